@@ -1,0 +1,82 @@
+import { Schema } from "effect"
+import { Conversation } from "./Conversation.js"
+import { ChannelName, DeliveryStatus } from "./Delivery.js"
+import { ConversationId, EventId, MessageId, TenantId, UserId } from "./Ids.js"
+import { MemberRole } from "./Member.js"
+import { Message } from "./Message.js"
+
+const envelope = {
+  id: EventId,
+  tenantId: TenantId,
+  conversationId: ConversationId,
+  at: Schema.Number,
+}
+
+export class MessageCreated extends Schema.Class<MessageCreated>("MessageCreated")({
+  ...envelope,
+  type: Schema.Literal("message.created"),
+  data: Schema.Struct({ message: Message }),
+}) {}
+
+export class MessageStatusChanged extends Schema.Class<MessageStatusChanged>("MessageStatusChanged")({
+  ...envelope,
+  type: Schema.Literal("message.status"),
+  data: Schema.Struct({
+    messageId: MessageId,
+    seq: Schema.Int,
+    status: DeliveryStatus,
+    userId: Schema.optional(UserId),
+    channel: Schema.optional(ChannelName),
+    detail: Schema.optional(Schema.String),
+  }),
+}) {}
+
+export class ConversationCreated extends Schema.Class<ConversationCreated>("ConversationCreated")({
+  ...envelope,
+  type: Schema.Literal("conversation.created"),
+  data: Schema.Struct({ conversation: Conversation }),
+}) {}
+
+export class ConversationUpdated extends Schema.Class<ConversationUpdated>("ConversationUpdated")({
+  ...envelope,
+  type: Schema.Literal("conversation.updated"),
+  data: Schema.Struct({ conversation: Conversation }),
+}) {}
+
+export class MemberAdded extends Schema.Class<MemberAdded>("MemberAdded")({
+  ...envelope,
+  type: Schema.Literal("member.added"),
+  data: Schema.Struct({ userId: UserId, role: MemberRole }),
+}) {}
+
+export class MemberRemoved extends Schema.Class<MemberRemoved>("MemberRemoved")({
+  ...envelope,
+  type: Schema.Literal("member.removed"),
+  data: Schema.Struct({ userId: UserId }),
+}) {}
+
+export class ReceiptDelivered extends Schema.Class<ReceiptDelivered>("ReceiptDelivered")({
+  ...envelope,
+  type: Schema.Literal("receipt.delivered"),
+  data: Schema.Struct({ userId: UserId, seq: Schema.Int }),
+}) {}
+
+export class ReceiptRead extends Schema.Class<ReceiptRead>("ReceiptRead")({
+  ...envelope,
+  type: Schema.Literal("receipt.read"),
+  data: Schema.Struct({ userId: UserId, seq: Schema.Int }),
+}) {}
+
+/** The envelope that goes out on WebSocket, sync and webhooks alike (API.md). */
+export const Event = Schema.Union(
+  MessageCreated,
+  MessageStatusChanged,
+  ConversationCreated,
+  ConversationUpdated,
+  MemberAdded,
+  MemberRemoved,
+  ReceiptDelivered,
+  ReceiptRead,
+)
+export type Event = typeof Event.Type
+export type EventType = Event["type"]
