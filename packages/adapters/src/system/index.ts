@@ -1,0 +1,1 @@
+export * as SystemIdGenerator from "./IdGenerator.js"
