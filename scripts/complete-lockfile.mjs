@@ -10,7 +10,18 @@ const path = new URL("../package-lock.json", import.meta.url)
 const lock = JSON.parse(readFileSync(path, "utf8"))
 const packages = lock.packages
 
-const osNames = ["android", "darwin", "freebsd", "linux", "openbsd", "openharmony", "sunos", "win32", "aix", "netbsd"]
+const osNames = [
+  "android",
+  "darwin",
+  "freebsd",
+  "linux",
+  "openbsd",
+  "openharmony",
+  "sunos",
+  "win32",
+  "aix",
+  "netbsd",
+]
 const cpuNames = ["arm64", "x64", "ia32", "arm", "loong64", "ppc64", "riscv64", "s390x", "mips64el"]
 
 const platformOf = (name) => {
@@ -18,7 +29,8 @@ const platformOf = (name) => {
   const os = osNames.find((o) => parts.includes(o))
   const cpu = cpuNames.find((c) => parts.includes(c)) ?? (parts.includes("x86") ? "ia32" : undefined)
   if (os === undefined || cpu === undefined) return undefined
-  const libc = parts.includes("musl") || parts.includes("musleabihf") ? "musl" : os === "linux" ? "glibc" : undefined
+  const libc =
+    parts.includes("musl") || parts.includes("musleabihf") ? "musl" : os === "linux" ? "glibc" : undefined
   return { os: [os], cpu: [cpu], ...(libc ? { libc: [libc] } : {}) }
 }
 
@@ -41,7 +53,9 @@ for (const [key, entry] of Object.entries(packages)) {
     added++
   }
 }
-const sorted = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)))
+const sorted = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : 1)),
+)
 lock.packages = sorted
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`)
 console.log(`package-lock.json: ${added} platform-specific optional entries added`)
