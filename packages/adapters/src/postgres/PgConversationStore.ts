@@ -1,0 +1,431 @@
+import {
+  Conversation,
+  ConversationDecider,
+  ConversationStore,
+  type Delivery,
+  Errors,
+  type Event,
+  type Ids,
+  type Member,
+  type Message,
+} from "@chat4all/domain"
+import { SqlError } from "@effect/sql/SqlError"
+import type * as Statement from "@effect/sql/Statement"
+import { PgClient } from "@effect/sql-pg"
+import { type Context, Data, Effect, Layer, Option } from "effect"
+import { isTransient, transientRetry, unavailable } from "./internal/errors.js"
+import * as Events from "./internal/events.js"
+import { decodeMessages, memberRows } from "./internal/reads.js"
+import {
+  type ConversationRow,
+  conversationColumns,
+  type DeliveryRow,
+  decodeRows,
+  type MemberRow,
+  type MessageRow,
+  messageColumns,
+  toConversation,
+  toDelivery,
+  toMessage,
+} from "./internal/rows.js"
+
+type Service = Context.Tag.Service<ConversationStore.ConversationStore>
+
+/** A create that lost a race to a row it cannot find afterwards: the whole transaction runs again. */
+class CreateRace extends Data.TaggedError("CreateRace")<{ readonly conversationId: string }> {}
+
+/** The slice of the conversation a batch needs, as loaded inside the commit transaction. */
+interface Slice {
+  readonly state: ConversationDecider.ConversationState
+  /** Each member's `ord`, to keep Conversation.members in order across writes. */
+  readonly ords: ReadonlyMap<string, number>
+}
+
+interface SliceRow {
+  readonly kind: "member" | "keyed" | "byId" | "delivery"
+  readonly row: MemberRow & MessageRow & DeliveryRow
+}
+
+/** The list cursor: the last conversation's activity time and id, base64url of a JSON pair. */
+const encodeCursor = (conversation: Conversation.Conversation) =>
+  Buffer.from(JSON.stringify([conversation.updatedAt, conversation.id])).toString("base64url")
+
+const decodeCursor = (cursor: string | undefined): readonly [number, string] | undefined => {
+  if (cursor === undefined) return undefined
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
+    if (Array.isArray(value) && typeof value[0] === "number" && typeof value[1] === "string")
+      return [value[0], value[1]]
+  } catch {
+    // A cursor we did not make starts the list from the top, as an absent one does.
+  }
+  return undefined
+}
+
+const sameMember = (a: Member.Member, b: Member.Member) =>
+  a.role === b.role &&
+  a.joinedAt === b.joinedAt &&
+  a.readSeq === b.readSeq &&
+  a.deliveredSeq === b.deliveredSeq
+
+/**
+ * ConversationStore over PostgreSQL. `commit` is the group commit: one transaction that locks the
+ * conversation row, loads the slice the commands need, decides them with the pure decider, and writes
+ * every resulting change in two statements (the state, then the events and outbox).
+ */
+export const make = Effect.gen(function* () {
+  const sql = yield* PgClient.PgClient
+  const conversationCols = sql.literal(conversationColumns)
+  const messageCols = sql.literal(messageColumns)
+
+  const retryTransient = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    Effect.retry(self, {
+      while: (error) =>
+        (error instanceof SqlError && isTransient(error)) ||
+        (error as { _tag?: unknown })._tag === "CreateRace",
+      schedule: transientRetry,
+    })
+
+  /** A conversation with its members, as of this statement. */
+  const find = (where: Statement.Fragment) =>
+    Effect.gen(function* () {
+      const rows = yield* sql<ConversationRow>`SELECT ${conversationCols} FROM conversations WHERE ${where}`
+      const row = rows[0]
+      if (row === undefined) return Option.none()
+      const members = yield* memberRows(sql, row.tenant_id, [row.id])
+      return Option.some(
+        yield* decodeRows("ConversationStore.get", () => toConversation(row, members.get(row.id) ?? [])),
+      )
+    })
+
+  const create: Service["create"] = (conversation, event) => {
+    const [a, b] = conversation.members
+    const directKey =
+      conversation.type === "direct" &&
+      conversation.members.length === 2 &&
+      a !== undefined &&
+      b !== undefined
+        ? // PostgreSQL text cannot hold the NUL the domain's key separates the pair with; ids never hold a space.
+          Conversation.directPairKey(a.userId, b.userId).replace("\u0000", " ")
+        : null
+    return sql
+      .withTransaction(
+        Effect.gen(function* () {
+          const inserted = yield* sql`
+            INSERT INTO conversations
+              (tenant_id, id, type, title, metadata, created_at, updated_at, last_seq, direct_key)
+            VALUES (${conversation.tenantId}, ${conversation.id}, ${conversation.type}, ${conversation.title ?? null},
+                    ${JSON.stringify(conversation.metadata)}::jsonb, ${conversation.createdAt},
+                    ${conversation.updatedAt}, ${conversation.lastSeq}, ${directKey})
+            ON CONFLICT DO NOTHING
+            RETURNING id`
+          if (inserted.length === 0) {
+            // The same create again (same id), or the pair already has its direct conversation.
+            const existing = yield* find(
+              directKey === null
+                ? sql`tenant_id = ${conversation.tenantId} AND id = ${conversation.id}`
+                : sql`tenant_id = ${conversation.tenantId} AND (id = ${conversation.id} OR direct_key = ${directKey})`,
+            )
+            if (Option.isSome(existing)) return { conversation: existing.value, created: false }
+            return yield* new CreateRace({ conversationId: conversation.id })
+          }
+          const members = conversation.members
+          if (members.length > 0)
+            yield* sql`
+              INSERT INTO members
+                (tenant_id, conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord)
+              SELECT ${conversation.tenantId}, ${conversation.id}, m.user_id, m.role, m.joined_at, m.read_seq,
+                     m.delivered_seq, m.ord - 1
+              FROM unnest(${members.map((m) => m.userId)}::text[], ${members.map((m) => m.role)}::text[],
+                          ${members.map((m) => m.joinedAt)}::bigint[], ${members.map((m) => m.readSeq)}::int[],
+                          ${members.map((m) => m.deliveredSeq)}::int[])
+                   WITH ORDINALITY AS m(user_id, role, joined_at, read_seq, delivered_seq, ord)`
+          yield* Events.append(sql, conversation.tenantId, [event])
+          return { conversation, created: true }
+        }),
+      )
+      .pipe(
+        retryTransient,
+        Effect.catchTag("CreateRace", (race) =>
+          Effect.fail(
+            new SqlError({
+              message: `conversation ${race.conversationId}: a conflicting row kept vanishing during create`,
+            }),
+          ),
+        ),
+        unavailable("ConversationStore.create"),
+        Effect.withSpan("ConversationStore.create"),
+      )
+  }
+
+  const get: Service["get"] = (tenantId, conversationId) =>
+    find(sql`tenant_id = ${tenantId} AND id = ${conversationId}`).pipe(
+      unavailable("ConversationStore.get"),
+      Effect.withSpan("ConversationStore.get"),
+    )
+
+  const listForUser: Service["listForUser"] = (tenantId, userId, { limit, cursor }) =>
+    Effect.gen(function* () {
+      const after = decodeCursor(cursor)
+      const page = yield* sql<ConversationRow & { readonly my_read_seq: number }>`
+        SELECT ${sql.literal(conversationColumns.replace(/(^|, )/g, "$1c."))}, me.read_seq AS my_read_seq
+        FROM members me
+        JOIN conversations c ON c.tenant_id = me.tenant_id AND c.id = me.conversation_id
+        WHERE me.tenant_id = ${tenantId} AND me.user_id = ${userId}
+          ${after === undefined ? sql`` : sql`AND (c.updated_at < ${after[0]} OR (c.updated_at = ${after[0]} AND c.id > ${after[1]}))`}
+        ORDER BY c.updated_at DESC, c.id
+        LIMIT ${limit + 1}`
+      const rows = page.slice(0, limit)
+      if (rows.length === 0) return { items: [], nextCursor: undefined }
+      const ids = rows.map((r) => r.id)
+      const members = yield* memberRows(sql, tenantId, ids)
+      const extras = yield* sql<{
+        readonly conversation_id: string
+        readonly unread: number
+        readonly last: MessageRow | null
+      }>`
+        SELECT p.conversation_id,
+          (SELECT count(*)::int FROM messages m
+           WHERE m.tenant_id = ${tenantId} AND m.conversation_id = p.conversation_id
+             AND m.seq > p.read_seq AND m.sender_id <> ${userId}) AS unread,
+          (SELECT row_to_json(l) FROM (
+             SELECT ${messageCols} FROM messages m
+             WHERE m.tenant_id = ${tenantId} AND m.conversation_id = p.conversation_id AND m.seq = p.last_seq
+           ) l) AS last
+        FROM unnest(${ids}::text[], ${rows.map((r) => r.my_read_seq)}::int[], ${rows.map((r) => r.last_seq)}::int[])
+          AS p(conversation_id, read_seq, last_seq)`
+      const lastRows = extras.flatMap((e) => (e.last === null ? [] : [e.last]))
+      const deliveries = yield* sql<DeliveryRow>`
+        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+        WHERE tenant_id = ${tenantId} AND message_id = ANY(${lastRows.map((m) => m.id)}::text[])`
+      const byConversation = new Map(extras.map((e) => [e.conversation_id, e]))
+      const items = yield* decodeRows("ConversationStore.listForUser", () => {
+        const lastMessages = new Map(
+          decodeMessages({ rows: lastRows, members, deliveries }).map((m) => [m.conversationId as string, m]),
+        )
+        return rows.map((row) => ({
+          conversation: toConversation(row, members.get(row.id) ?? []),
+          lastMessage: lastMessages.get(row.id),
+          unreadCount: byConversation.get(row.id)?.unread ?? 0,
+        }))
+      })
+      const last = items[items.length - 1]
+      return {
+        items,
+        nextCursor: page.length > limit && last !== undefined ? encodeCursor(last.conversation) : undefined,
+      }
+    }).pipe(unavailable("ConversationStore.listForUser"), Effect.withSpan("ConversationStore.listForUser"))
+
+  /** Loads, in one statement, every row the decider needs besides the conversation row itself. */
+  const loadSlice = (
+    row: ConversationRow,
+    needs: ConversationDecider.Needs,
+  ): Effect.Effect<Slice, SqlError | Errors.StoreUnavailable> =>
+    Effect.gen(function* () {
+      const tenantId = row.tenant_id
+      const conversationId = row.id
+      const parts = [
+        sql`SELECT 'member' AS kind, row_to_json(x) AS row FROM (
+              SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord FROM members
+              WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}) x`,
+      ]
+      const withs = []
+      if (needs.keys.length > 0) {
+        withs.push(sql`keyed AS (
+          SELECT ${messageCols} FROM messages
+          WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
+            AND (sender_id, client_message_id) IN (
+              SELECT * FROM unnest(${needs.keys.map((k) => k.senderId)}::text[],
+                                   ${needs.keys.map((k) => k.clientMessageId)}::text[])))`)
+        parts.push(sql`SELECT 'keyed', row_to_json(keyed) FROM keyed`)
+        // A replay answers the original with its status as of now.
+        parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
+          SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+          WHERE tenant_id = ${tenantId} AND message_id IN (SELECT id FROM keyed)) d`)
+      }
+      if (needs.messageIds.length > 0)
+        parts.push(sql`SELECT 'byId', row_to_json(x) FROM (
+          SELECT ${messageCols} FROM messages WHERE tenant_id = ${tenantId} AND id = ANY(${needs.messageIds}::text[])) x`)
+      if (needs.deliveries.length > 0)
+        parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
+          SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+          WHERE tenant_id = ${tenantId} AND (message_id, user_id, channel) IN (
+            SELECT * FROM unnest(${needs.deliveries.map((d) => d.messageId)}::text[],
+                                 ${needs.deliveries.map((d) => d.userId)}::text[],
+                                 ${needs.deliveries.map((d) => d.channel)}::text[]))) d`)
+      const rows = yield* sql<SliceRow>`
+        ${withs.length === 0 ? sql`` : sql`WITH ${sql.csv(withs)}`}
+        ${sql.join(" UNION ALL ", false)(parts)}`
+      return yield* decodeRows("ConversationStore.commit", () => {
+        const memberList = rows
+          .filter((r) => r.kind === "member")
+          .map((r) => r.row)
+          .sort((x, y) => x.ord - y.ord)
+        const conversation = toConversation(row, memberList)
+        const deliveryRows = rows.filter((r) => r.kind === "delivery").map((r) => r.row)
+        const keyed = rows.filter((r) => r.kind === "keyed").map((r) => r.row)
+        const byKey = new Map<string, Message.Message>()
+        const withStatus = decodeMessages({
+          rows: keyed,
+          members: new Map([[conversationId, memberList]]),
+          deliveries: deliveryRows,
+        })
+        for (const message of withStatus)
+          byKey.set(ConversationDecider.idempotencyKey(message.senderId, message.clientMessageId), message)
+        const byId = new Map<Ids.MessageId, Message.Message>()
+        for (const r of rows)
+          if (r.kind === "byId") byId.set(r.row.id as Ids.MessageId, toMessage(r.row, "sent"))
+        const deliveries = new Map<string, Delivery.DeliveryRecord>()
+        for (const d of deliveryRows) {
+          const record = toDelivery(d)
+          deliveries.set(
+            ConversationDecider.deliveryKey(record.messageId, record.userId, record.channel),
+            record,
+          )
+        }
+        return {
+          state: { conversation, byKey, byId, deliveries },
+          ords: new Map(memberList.map((m) => [m.user_id, m.ord])),
+        }
+      })
+    })
+
+  /** Writes what the events changed, in one statement; the events themselves go to `Events.append`. */
+  const persist = (slice: Slice, final: Conversation.Conversation, events: ReadonlyArray<Event.Event>) => {
+    const initial = slice.state.conversation
+    const tenantId = initial.tenantId
+    const conversationId = initial.id
+    const ctes = []
+
+    const created = events.flatMap((e) => (e.type === "message.created" ? [e.data.message] : []))
+    if (created.length > 0)
+      ctes.push(sql`new_messages AS (
+        INSERT INTO messages (${messageCols})
+        SELECT ${tenantId}, ${conversationId}, m.*
+        FROM unnest(${created.map((m) => m.seq)}::int[], ${created.map((m) => m.id)}::text[],
+                    ${created.map((m) => m.senderId)}::text[], ${created.map((m) => m.clientMessageId)}::text[],
+                    ${created.map((m) => JSON.stringify(m.content))}::jsonb[],
+                    ${created.map((m) => m.replyTo ?? null)}::text[],
+                    ${created.map((m) => JSON.stringify(m.channels))}::jsonb[],
+                    ${created.map((m) => JSON.stringify(m.metadata))}::jsonb[],
+                    ${created.map((m) => m.createdAt)}::bigint[]) AS m)`)
+
+    if (
+      final.lastSeq !== initial.lastSeq ||
+      final.updatedAt !== initial.updatedAt ||
+      final.title !== initial.title ||
+      final.metadata !== initial.metadata
+    )
+      ctes.push(sql`conversation AS (
+        UPDATE conversations SET last_seq = ${final.lastSeq}, updated_at = ${final.updatedAt},
+          title = ${final.title ?? null}, metadata = ${JSON.stringify(final.metadata)}::jsonb
+        WHERE tenant_id = ${tenantId} AND id = ${conversationId})`)
+
+    const finalIds = new Set(final.members.map((m) => m.userId as string))
+    const removed = initial.members.filter((m) => !finalIds.has(m.userId)).map((m) => m.userId)
+    if (removed.length > 0)
+      ctes.push(sql`removed_members AS (
+        DELETE FROM members WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
+          AND user_id = ANY(${removed}::text[]))`)
+
+    // A member added in this batch goes last, even when they were a member before it started.
+    const joined = new Set(
+      events.flatMap((e) => (e.type === "member.added" ? [e.data.userId as string] : [])),
+    )
+    let nextOrd = Math.max(-1, ...slice.ords.values()) + 1
+    const before = new Map(initial.members.map((m) => [m.userId as string, m]))
+    const changed = final.members.flatMap((m) => {
+      const prior = before.get(m.userId)
+      if (prior !== undefined && !joined.has(m.userId) && sameMember(prior, m)) return []
+      const ord =
+        prior !== undefined && !joined.has(m.userId) ? (slice.ords.get(m.userId) ?? nextOrd++) : nextOrd++
+      return [{ member: m, ord }]
+    })
+    if (changed.length > 0)
+      ctes.push(sql`upserted_members AS (
+        INSERT INTO members (tenant_id, conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord)
+        SELECT ${tenantId}, ${conversationId}, m.*
+        FROM unnest(${changed.map((c) => c.member.userId)}::text[], ${changed.map((c) => c.member.role)}::text[],
+                    ${changed.map((c) => c.member.joinedAt)}::bigint[], ${changed.map((c) => c.member.readSeq)}::int[],
+                    ${changed.map((c) => c.member.deliveredSeq)}::int[], ${changed.map((c) => c.ord)}::int[]) AS m
+        ON CONFLICT (tenant_id, conversation_id, user_id) DO UPDATE SET
+          role = EXCLUDED.role, joined_at = EXCLUDED.joined_at, read_seq = EXCLUDED.read_seq,
+          delivered_seq = EXCLUDED.delivered_seq, ord = EXCLUDED.ord)`)
+
+    const transitions = events.flatMap((e) =>
+      e.type === "message.status" && e.data.userId !== undefined && e.data.channel !== undefined
+        ? [{ event: e, userId: e.data.userId, channel: e.data.channel }]
+        : [],
+    )
+    if (transitions.length > 0) {
+      // The last transition per recipient and channel is its record now (updates only move forward).
+      const latest = new Map(
+        transitions.map((t) => [
+          ConversationDecider.deliveryKey(t.event.data.messageId, t.userId, t.channel),
+          t,
+        ]),
+      )
+      const records = [...latest.values()]
+      ctes.push(sql`deliveries AS (
+        INSERT INTO message_deliveries (tenant_id, message_id, user_id, channel, status, updated_at)
+        SELECT ${tenantId}, d.*
+        FROM unnest(${records.map((r) => r.event.data.messageId)}::text[], ${records.map((r) => r.userId)}::text[],
+                    ${records.map((r) => r.channel)}::text[], ${records.map((r) => r.event.data.status)}::text[],
+                    ${records.map((r) => r.event.at)}::bigint[]) AS d
+        ON CONFLICT (tenant_id, message_id, user_id, channel) DO UPDATE SET
+          status = EXCLUDED.status, updated_at = EXCLUDED.updated_at)`)
+      ctes.push(sql`history AS (
+        INSERT INTO status_transitions (tenant_id, message_id, status, user_id, channel, at, detail)
+        SELECT ${tenantId}, h.message_id, h.status, h.user_id, h.channel, h.at, h.detail
+        FROM unnest(${transitions.map((t) => t.event.data.messageId)}::text[],
+                    ${transitions.map((t) => t.event.data.status)}::text[], ${transitions.map((t) => t.userId)}::text[],
+                    ${transitions.map((t) => t.channel)}::text[], ${transitions.map((t) => t.event.at)}::bigint[],
+                    ${transitions.map((t) => t.event.data.detail ?? null)}::text[])
+             WITH ORDINALITY AS h(message_id, status, user_id, channel, at, detail, ord)
+        ORDER BY h.ord)`)
+    }
+
+    return ctes.length === 0 ? Effect.void : Effect.asVoid(sql`WITH ${sql.csv(ctes)} SELECT 1`)
+  }
+
+  const commitOnce = (
+    tenantId: Ids.TenantId,
+    conversationId: Ids.ConversationId,
+    commands: Parameters<Service["commit"]>[2],
+  ) =>
+    sql.withTransaction(
+      Effect.gen(function* () {
+        // The lock orders every writer of this conversation, on this node and any other.
+        const [row] = yield* sql<ConversationRow>`
+          SELECT ${conversationCols} FROM conversations
+          WHERE tenant_id = ${tenantId} AND id = ${conversationId}
+          FOR UPDATE`
+        if (row === undefined) return yield* new Errors.ConversationNotFound({ conversationId })
+        const slice = yield* loadSlice(row, ConversationDecider.needs(commands))
+        const decision = ConversationDecider.decideBatch(slice.state, commands)
+        if (decision.events.length > 0) {
+          yield* persist(slice, decision.state.conversation, decision.events)
+          yield* Events.append(sql, tenantId, decision.events)
+        }
+        return decision.outcomes
+      }),
+    )
+
+  const commit: Service["commit"] = (tenantId, conversationId, commands) =>
+    commands.length === 0
+      ? Effect.succeed([])
+      : commitOnce(tenantId, conversationId, commands).pipe(
+          retryTransient,
+          unavailable("ConversationStore.commit"),
+          Effect.withSpan("ConversationStore.commit", {
+            attributes: { tenantId, conversationId, commands: commands.length },
+          }),
+        )
+
+  return ConversationStore.ConversationStore.of({ create, get, listForUser, commit })
+})
+
+export const layer: Layer.Layer<ConversationStore.ConversationStore, never, PgClient.PgClient> = Layer.effect(
+  ConversationStore.ConversationStore,
+  make,
+)

@@ -1,0 +1,8 @@
+export * as EmbeddedPostgres from "./EmbeddedPostgres.js"
+export * as Migrations from "./Migrations.js"
+export * as PgConversationStore from "./PgConversationStore.js"
+export * as PgEventLog from "./PgEventLog.js"
+export * as PgIdentityStore from "./PgIdentityStore.js"
+export * as PgMessageStore from "./PgMessageStore.js"
+export * as PgOutbox from "./PgOutbox.js"
+export * as PostgresStore from "./PostgresStore.js"

@@ -1,0 +1,53 @@
+import { Errors } from "@chat4all/domain"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Schedule } from "effect"
+
+/** The SQLSTATE of the PostgreSQL error behind a SqlError, when there is one. */
+export const sqlState = (error: SqlError): string | undefined => {
+  const cause = error.cause as { readonly code?: unknown } | undefined
+  return typeof cause?.code === "string" ? cause.code : undefined
+}
+
+export const isSqlState = (error: SqlError, ...codes: ReadonlyArray<string>): boolean => {
+  const code = sqlState(error)
+  return code !== undefined && codes.includes(code)
+}
+
+/**
+ * Errors that a fresh attempt of the same transaction can get past: a unique violation from a concurrent
+ * writer that got there first (the retry reads its row), a serialization failure, a deadlock.
+ */
+export const isTransient = (error: SqlError): boolean => isSqlState(error, "23505", "40001", "40P01")
+
+/** A few quick attempts with jitter, so that colliding writers spread out instead of colliding again. */
+export const transientRetry = Schedule.exponential("4 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(6)),
+)
+
+/** What the store was doing and why it failed, for the log: the SQLSTATE and the server's message. */
+const describe = (operation: string, error: SqlError): string => {
+  const cause = error.cause as { readonly message?: unknown } | undefined
+  const code = sqlState(error)
+  const detail = typeof cause?.message === "string" ? cause.message : error.message
+  return `${operation} failed${code === undefined ? "" : ` (SQLSTATE ${code})`}: ${detail}`
+}
+
+/** Maps the SqlError of a store call to the domain's StoreUnavailable, naming the operation. */
+export const unavailable =
+  (operation: string) =>
+  <A, E, R>(
+    self: Effect.Effect<A, E | SqlError, R>,
+  ): Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R> =>
+    Effect.catchIf(
+      self,
+      (error): error is SqlError =>
+        typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SqlError",
+      (error) =>
+        Effect.fail(
+          new Errors.StoreUnavailable({
+            operation,
+            cause: new Error(describe(operation, error), { cause: error }),
+          }),
+        ),
+    ) as Effect.Effect<A, Exclude<E, SqlError> | Errors.StoreUnavailable, R>

@@ -1,0 +1,106 @@
+import { Event } from "@chat4all/domain"
+import type { PgClient } from "@effect/sql-pg"
+import { Effect, Schema } from "effect"
+import { type MessageRow, messageColumns, millis } from "./rows.js"
+
+/** An event log row joined with its message (for message.created, whose payload is the message row). */
+export interface EventRow {
+  readonly tenant_id: string
+  readonly position: string | number
+  readonly id: string
+  readonly conversation_id: string
+  readonly type: string
+  readonly at: string | number
+  readonly data: unknown
+  /** The message row as JSON, for message.created. */
+  readonly message: MessageRow | null
+}
+
+/** The columns of `events e` and its message `m` as `message`, for a query that joins the two. */
+export const eventSelect = `e.tenant_id, e.position, e.id, e.conversation_id, e.type, e.at, e.data,
+  CASE WHEN e.message_id IS NULL THEN NULL ELSE (
+    SELECT row_to_json(m) FROM (
+      SELECT ${messageColumns} FROM messages
+      WHERE messages.tenant_id = e.tenant_id AND messages.id = e.message_id
+    ) m
+  ) END AS message`
+
+const encodeEvent = Schema.encodeSync(Event.Event)
+const decodeEvent = Schema.decodeUnknownSync(Event.Event)
+
+/** The payload stored for an event: none for message.created (the message row is), the data otherwise. */
+const storedData = (event: Event.Event): string | null =>
+  event.type === "message.created" ? null : JSON.stringify(encodeEvent(event).data)
+
+/** Appends events to the tenant's log and the outbox, in the order given. */
+export const append = (sql: PgClient.PgClient, tenantId: string, events: ReadonlyArray<Event.Event>) => {
+  if (events.length === 0) return Effect.void
+  const ids: Array<string> = []
+  const conversations: Array<string> = []
+  const types: Array<string> = []
+  const ats: Array<number> = []
+  const subjects: Array<string | null> = []
+  const messages: Array<string | null> = []
+  const data: Array<string | null> = []
+  for (const event of events) {
+    ids.push(event.id)
+    conversations.push(event.conversationId)
+    types.push(event.type)
+    ats.push(event.at)
+    subjects.push(event.type === "member.added" || event.type === "member.removed" ? event.data.userId : null)
+    messages.push(event.type === "message.created" ? event.data.message.id : null)
+    data.push(storedData(event))
+  }
+  // The head row is the last lock a commit takes: positions go out in commit order, so a reader that
+  // sees position n has every position below n committed too. The lock is held for this statement and
+  // the COMMIT after it, nothing else.
+  return sql`
+    WITH head AS (
+      INSERT INTO event_heads AS h (tenant_id, position) VALUES (${tenantId}, ${events.length})
+      ON CONFLICT (tenant_id) DO UPDATE SET position = h.position + EXCLUDED.position
+      RETURNING position
+    ), appended AS (
+      INSERT INTO events (tenant_id, position, id, conversation_id, type, at, subject_id, message_id, data)
+      SELECT ${tenantId}, head.position - ${events.length} + e.ord, e.id, e.conversation_id, e.type, e.at,
+             e.subject_id, e.message_id, e.data
+      FROM head, unnest(${ids}::text[], ${conversations}::text[], ${types}::text[], ${ats}::bigint[],
+                        ${subjects}::text[], ${messages}::text[], ${data}::jsonb[])
+           WITH ORDINALITY AS e(id, conversation_id, type, at, subject_id, message_id, data, ord)
+      RETURNING position, at
+    )
+    INSERT INTO outbox (tenant_id, position, at) SELECT ${tenantId}, position, at FROM appended ORDER BY position
+  `.pipe(Effect.asVoid)
+}
+
+/** An event from its row: message.created gets its message back with the status it was created with. */
+export const toEvent = (row: EventRow): Event.Event => {
+  const envelope = {
+    id: row.id,
+    tenantId: row.tenant_id,
+    conversationId: row.conversation_id,
+    type: row.type,
+    at: millis(row.at),
+  }
+  if (row.type !== "message.created") return decodeEvent({ ...envelope, data: row.data })
+  const m = row.message
+  if (m === null) throw new Error(`event ${row.id} at position ${row.position}: its message row is missing`)
+  return decodeEvent({
+    ...envelope,
+    data: {
+      message: {
+        id: m.id,
+        tenantId: m.tenant_id,
+        conversationId: m.conversation_id,
+        seq: m.seq,
+        senderId: m.sender_id,
+        clientMessageId: m.client_message_id,
+        content: m.content,
+        ...(m.reply_to === null ? {} : { replyTo: m.reply_to }),
+        channels: m.channels,
+        metadata: m.metadata,
+        createdAt: millis(m.created_at),
+        status: "sent",
+      },
+    },
+  })
+}
