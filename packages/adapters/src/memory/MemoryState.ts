@@ -1,4 +1,11 @@
-import type { ChannelIdentity, Conversation, Delivery, Event, Ids, Message } from "@chat4all/domain"
+import {
+  type ChannelIdentity,
+  type Conversation,
+  type Delivery,
+  Event,
+  type Ids,
+  type Message,
+} from "@chat4all/domain"
 import { Context, Effect, Layer } from "effect"
 
 /** Everything one tenant holds. Plain maps: memory adapters run on one thread, so each call is atomic. */
@@ -54,7 +61,9 @@ export class MemoryState extends Context.Tag("@chat4all/adapters/memory/MemorySt
         },
         outbox,
         append: (tenant, events) => {
-          for (const event of events) {
+          for (const fresh of events) {
+            // Read back with its place in the log, as a database adapter's rows would be.
+            const event = Event.withPosition(fresh, tenant.events.length + 1)
             tenant.events.push(event)
             const id = String(++nextOutboxId)
             outbox.set(id, { id, event, attempts: 0, availableAt: 0, leasedUntil: 0 })

@@ -10,6 +10,13 @@ const envelope = {
   tenantId: TenantId,
   conversationId: ConversationId,
   at: Schema.Number,
+  /**
+   * Where the event sits in its tenant's EventLog: 1, 2, 3, ... without gaps, in commit order. Storage sets
+   * it on the events it reads back (EventLog, Outbox); events fresh from the decider have none. An EventLog
+   * cursor is a position in decimal (the reader has seen everything up to it), so the realtime edge can
+   * give a live event its exact resume cursor and put events that arrive out of order back in order.
+   */
+  position: Schema.optional(Schema.Int.pipe(Schema.positive())),
 }
 
 export class MessageCreated extends Schema.Class<MessageCreated>("MessageCreated")({
@@ -80,3 +87,13 @@ export const Event = Schema.Union(
 )
 export type Event = typeof Event.Type
 export type EventType = Event["type"]
+
+/** The same event at a position of its tenant's log (see `position` on the envelope). */
+export const withPosition = <E extends Event>(event: E, position: number): E => {
+  const make = event.constructor as new (props: E) => E
+  return new make({ ...event, position })
+}
+
+/** The EventLog cursor just after an event that has a position. */
+export const cursorAfter = (event: Event): string | undefined =>
+  event.position === undefined ? undefined : String(event.position)

@@ -4,6 +4,7 @@
  */
 export * from "./ConversationStoreSuite.js"
 export * from "./EventLogSuite.js"
+export * from "./EventPositionsSuite.js"
 export * from "./FanoutSuite.js"
 export * as Fixtures from "./Fixtures.js"
 export * from "./IdentityStoreSuite.js"
