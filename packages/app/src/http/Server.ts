@@ -1,0 +1,36 @@
+import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
+import { Layer } from "effect"
+import { Api } from "./Api.js"
+import * as Authentication from "./Authentication.js"
+import { ConversationsHandlers } from "./handlers/ConversationsHandlers.js"
+import { MessagesHandlers } from "./handlers/MessagesHandlers.js"
+import { OpsHandlers } from "./handlers/OpsHandlers.js"
+import { PresenceHandlers } from "./handlers/PresenceHandlers.js"
+import { SyncHandlers } from "./handlers/SyncHandlers.js"
+import * as Middleware from "./Middleware.js"
+import * as Routes from "./Routes.js"
+
+/** Routes served beside the API's own endpoints. */
+const extraRoutes = [
+  { method: "GET", path: "/openapi.json" },
+  { method: "GET", path: "/docs" },
+]
+
+export const routes = Routes.make(Api, extraRoutes)
+
+/** The API with its handlers and authentication. */
+export const ApiLive = HttpApiBuilder.api(Api).pipe(
+  Layer.provide([ConversationsHandlers, MessagesHandlers, SyncHandlers, PresenceHandlers, OpsHandlers]),
+  Layer.provide(Authentication.layer),
+)
+
+/**
+ * The HTTP server: the API, `/openapi.json`, `/docs`; problem+json for every failure; metrics, request
+ * ids and access logs around everything. Needs an `HttpServer` and the services the handlers use.
+ */
+export const layer = HttpApiBuilder.serve(Middleware.observe(routes)).pipe(
+  Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+  Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+  Layer.provide(HttpApiBuilder.middleware(Middleware.problems(routes))),
+  Layer.provide(ApiLive),
+)
