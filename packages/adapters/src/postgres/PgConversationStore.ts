@@ -13,7 +13,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { PgClient } from "@effect/sql-pg"
 import { type Context, Data, Effect, Layer, Option } from "effect"
-import { isTransient, transientRetry, unavailable } from "./internal/errors.js"
+import { retryTransient, unavailable } from "./internal/errors.js"
 import * as Events from "./internal/events.js"
 import { decodeMessages, memberRows } from "./internal/reads.js"
 import {
@@ -78,14 +78,6 @@ export const make = Effect.gen(function* () {
   const conversationCols = sql.literal(conversationColumns)
   const messageCols = sql.literal(messageColumns)
 
-  const retryTransient = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-    Effect.retry(self, {
-      while: (error) =>
-        (error instanceof SqlError && isTransient(error)) ||
-        (error as { _tag?: unknown })._tag === "CreateRace",
-      schedule: transientRetry,
-    })
-
   /** A conversation with its members, as of this statement. */
   const find = (where: Statement.Fragment) =>
     Effect.gen(function* () {
@@ -145,7 +137,7 @@ export const make = Effect.gen(function* () {
         }),
       )
       .pipe(
-        retryTransient,
+        retryTransient("ConversationStore.create"),
         Effect.catchTag("CreateRace", (race) =>
           Effect.fail(
             new SqlError({
@@ -415,7 +407,7 @@ export const make = Effect.gen(function* () {
     commands.length === 0
       ? Effect.succeed([])
       : commitOnce(tenantId, conversationId, commands).pipe(
-          retryTransient,
+          retryTransient("ConversationStore.commit"),
           unavailable("ConversationStore.commit"),
           Effect.withSpan("ConversationStore.commit", {
             attributes: { tenantId, conversationId, commands: commands.length },

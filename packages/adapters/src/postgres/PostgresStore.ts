@@ -45,6 +45,20 @@ export interface ClientOptions {
   /** A schema to work in (`search_path`), for tests that keep each run apart. */
   readonly schema?: string | undefined
   readonly connectTimeout?: Duration.DurationInput | undefined
+  /** Session settings for every connection (`SET name = value`), e.g. `statement_timeout`. */
+  readonly settings?: Readonly<Record<string, string>> | undefined
+}
+
+/** The startup `options` of a connection: `-c name=value` per setting, spaces and backslashes escaped. */
+const startupOptions = (options: ClientOptions): string | undefined => {
+  const settings = {
+    ...options.settings,
+    ...(options.schema === undefined ? {} : { search_path: options.schema }),
+  }
+  const parts = Object.entries(settings).map(
+    ([name, value]) => `-c ${name}=${value.replace(/([\\ ])/g, "\\$1")}`,
+  )
+  return parts.length === 0 ? undefined : parts.join(" ")
 }
 
 const describeTarget = (url: string): string => {
@@ -74,6 +88,10 @@ export const clientLayer = (
         return yield* new SqlError({
           message: `schema ${JSON.stringify(options.schema)} is not a plain identifier`,
         })
+      const badSetting = Object.keys(options.settings ?? {}).find((name) => !/^[a-z_][a-z0-9_.]*$/.test(name))
+      if (badSetting !== undefined)
+        return yield* new SqlError({ message: `setting ${JSON.stringify(badSetting)} is not a plain name` })
+      const startup = startupOptions(options)
       return yield* Effect.acquireRelease(
         Effect.tryPromise({
           try: async () => {
@@ -82,7 +100,7 @@ export const clientLayer = (
               max: options.maxConnections ?? 10,
               connectionTimeoutMillis: timeout,
               application_name: "chat4all",
-              ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+              ...(startup === undefined ? {} : { options: startup }),
             })
             pool.on("error", (error) => {
               Runtime.runFork(runtime)(

@@ -58,7 +58,7 @@ export const randomSchema = () =>
  * one run change nothing in the next), migrated, with a PgClient whose search_path is that schema.
  */
 export const realClient = (
-  options: { readonly maxConnections?: number } = {},
+  options: { readonly maxConnections?: number; readonly settings?: Readonly<Record<string, string>> } = {},
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | Schema, SqlError> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
@@ -72,6 +72,7 @@ export const realClient = (
           url: Redacted.make(url),
           schema,
           maxConnections: options.maxConnections,
+          settings: options.settings,
         }),
         Layer.succeed(Schema, { url, schema }),
       )
@@ -96,7 +97,7 @@ export const embeddedClient: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient
 
 /** The storage ports with a test IdGenerator, migrated, over a client layer. */
 export const storage = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>) =>
-  Layer.merge(PostgresStore.layerMigrated, TestIdGenerator.layer).pipe(Layer.provide(client))
+  Layer.merge(PostgresStore.layerMigrated, TestIdGenerator.layer).pipe(Layer.provideMerge(client))
 
 /**
  * Builds a layer once for a whole test file (the embedded database takes seconds to initialise) and
