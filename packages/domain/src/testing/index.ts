@@ -31,3 +31,5 @@ export const storageSuites = <E>(name: string, storage: Layer.Layer<StorageEnv, 
   outboxSuite(name, storage)
   identityStoreSuite(name, storage)
 }
+export * from "./BlobStoreSuite.js"
+export * from "./FileStoreSuite.js"
