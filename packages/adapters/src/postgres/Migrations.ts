@@ -3,6 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Schedule } from "effect"
 import { isSqlState } from "./internal/errors.js"
+import * as PgFileStore from "./PgFileStore.js"
 
 /**
  * The schema, one numbered migration per change. Migrations only ever get appended: a number lower than
@@ -134,6 +135,7 @@ CREATE INDEX channel_identities_by_address ON channel_identities (tenant_id, cha
 /** Every migration, by `NNNN_name`. */
 export const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> = {
   "0001_initial": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(initial)),
+  "0002_files": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgFileStore.migration)),
 }
 
 /** The table that records applied migrations. */

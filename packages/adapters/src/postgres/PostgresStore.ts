@@ -22,6 +22,9 @@ export type Storage =
   | Outbox.Outbox
   | IdentityStore.IdentityStore
 
+/** What a PgClient layer provides: the PostgreSQL client under both of its tags. */
+export type PgClientServices = PgClient.PgClient | SqlClient.SqlClient
+
 /** Every storage port over the PgClient in context. The schema must be migrated (see `layerMigrated`). */
 export const layer: Layer.Layer<Storage, never, PgClient.PgClient> = Layer.mergeAll(
   PgConversationStore.layer,

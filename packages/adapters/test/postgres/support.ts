@@ -96,7 +96,7 @@ export const embeddedClient: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient
   Layer.unwrapScoped(Effect.map(tempDataDir, (dir) => PostgresStore.embeddedClientLayer(dir)))
 
 /** The storage ports with a test IdGenerator, migrated, over a client layer. */
-export const storage = <E>(client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>) =>
+export const storage = <A, E>(client: Layer.Layer<A | PgClient.PgClient | SqlClient.SqlClient, E>) =>
   Layer.merge(PostgresStore.layerMigrated, TestIdGenerator.layer).pipe(Layer.provideMerge(client))
 
 /**
