@@ -2,7 +2,7 @@ import { Ids } from "@chat4all/domain"
 import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import * as fc from "fast-check"
-import { numRuns } from "../rules/support.js"
+import { numRuns, propertyTimeout } from "../rules/support.js"
 
 const seed = "1709234567890-550e8400-e29b-41d4-a716-446655440000"
 const isMessageId = Schema.is(Ids.MessageId)
@@ -64,7 +64,7 @@ describe("seed ids (MessageId, EventId)", () => {
     expect(Either.isLeft(result) && result.left.message).toContain("13-digit millisecond timestamp")
   })
 
-  describe("formatSeedId and seedIdMillis", () => {
+  describe("formatSeedId and seedIdMillis", { timeout: propertyTimeout }, () => {
     it("pads the timestamp to 13 digits and lower-cases the uuid", () => {
       expect(Ids.formatSeedId(42, "550E8400-E29B-41D4-A716-446655440000")).toBe(
         "0000000000042-550e8400-e29b-41d4-a716-446655440000",
@@ -119,7 +119,9 @@ describe("seed ids (MessageId, EventId)", () => {
   })
 })
 
-describe("opaque ids (TenantId, UserId, ConversationId, ClientMessageId, FileId)", () => {
+describe("opaque ids (TenantId, UserId, ConversationId, ClientMessageId, FileId)", {
+  timeout: propertyTimeout,
+}, () => {
   const schemas: ReadonlyArray<(u: unknown) => boolean> = [
     Schema.is(Ids.TenantId),
     Schema.is(Ids.UserId),

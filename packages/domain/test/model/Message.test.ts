@@ -2,7 +2,17 @@ import { isDeepStrictEqual } from "node:util"
 import { Content, type Ids, Message } from "@chat4all/domain"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { cmid, file, message, messageId, numRuns, system, text, user } from "../rules/support.js"
+import {
+  cmid,
+  file,
+  message,
+  messageId,
+  numRuns,
+  propertyTimeout,
+  system,
+  text,
+  user,
+} from "../rules/support.js"
 
 type Payload = Parameters<typeof Message.fingerprint>[0]
 
@@ -125,7 +135,7 @@ describe("Message.fingerprint", () => {
     )
   })
 
-  describe("properties", () => {
+  describe("properties", { timeout: propertyTimeout }, () => {
     it("key order and undefined fields never change it", () => {
       fc.assert(
         fc.property(payload, (p) => {

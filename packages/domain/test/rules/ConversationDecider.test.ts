@@ -10,7 +10,17 @@ import {
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import * as fc from "fast-check"
-import { cmid, conversation, eventId, message, messageId, numRuns, text, user } from "./support.js"
+import {
+  cmid,
+  conversation,
+  eventId,
+  message,
+  messageId,
+  numRuns,
+  propertyTimeout,
+  text,
+  user,
+} from "./support.js"
 
 const { decide, decideBatch, evolve, initialState, needs } = ConversationDecider
 type State = ConversationDecider.ConversationState
@@ -438,7 +448,7 @@ describe("ConversationDecider", () => {
     })
   })
 
-  describe("properties", () => {
+  describe("properties", { timeout: propertyTimeout }, () => {
     const users = ["alice", "bob", "carol", "dave"] as const // dave starts outside
     const texts = ["hi", "hello"] as const
     /** Commands by shape; message ids and stamps are numbered by position when the list is built. */

@@ -1,7 +1,7 @@
 import { type Delivery, DeliveryState } from "@chat4all/domain"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { numRuns, permutationOf } from "./support.js"
+import { numRuns, permutationOf, propertyTimeout } from "./support.js"
 
 type Status = Delivery.DeliveryStatus
 
@@ -69,7 +69,7 @@ describe("DeliveryState", () => {
     })
   })
 
-  describe("properties", () => {
+  describe("properties", { timeout: propertyTimeout }, () => {
     it("the final status does not depend on the order updates arrive in, and is their max", () => {
       fc.assert(
         fc.property(

@@ -1,7 +1,7 @@
 import { Horizons, type Member } from "@chat4all/domain"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { member, numRuns, permutationOf } from "./support.js"
+import { member, numRuns, permutationOf, propertyTimeout } from "./support.js"
 
 type Receipt = { readonly kind: Horizons.ReceiptKind; readonly seq: number }
 
@@ -51,7 +51,7 @@ describe("Horizons.advanceHorizon", () => {
     expect(bob.readSeq).toBe(0) // the input is not mutated
   })
 
-  describe("properties", () => {
+  describe("properties", { timeout: propertyTimeout }, () => {
     it("each horizon is the monotonic max of the seqs acknowledged for it", () => {
       fc.assert(
         fc.property(startingMember, receipts, (start, sequence) => {

@@ -1,7 +1,7 @@
 import { Delivery, DeliveryState, type Member, MessageStatus } from "@chat4all/domain"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { member, messageId, numRuns, permutationOf, user } from "./support.js"
+import { member, messageId, numRuns, permutationOf, propertyTimeout, user } from "./support.js"
 
 type Status = Delivery.DeliveryStatus
 
@@ -79,7 +79,7 @@ describe("MessageStatus", () => {
     })
   })
 
-  describe("aggregate properties", () => {
+  describe("aggregate properties", { timeout: propertyTimeout }, () => {
     const names = ["alice", "bob", "carol", "dave", "erin"] as const
     const status = fc.constantFrom<Status>("pending", "sent", "failed", "delivered", "read")
     const world = fc.record({

@@ -1,7 +1,7 @@
 import { ChannelIdentity, type Message, Routing } from "@chat4all/domain"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "fast-check"
-import { file, member, message, numRuns, system, tenantId, text, user } from "./support.js"
+import { file, member, message, numRuns, propertyTimeout, system, tenantId, text, user } from "./support.js"
 
 const identity = (userId: string, channel: string, address = `${userId}@${channel}`) =>
   new ChannelIdentity.ChannelIdentity({ tenantId, userId: user(userId), channel, address, updatedAt: 0 })
@@ -123,7 +123,7 @@ describe("Routing.plan", () => {
     })
   })
 
-  describe("properties", () => {
+  describe("properties", { timeout: propertyTimeout }, () => {
     const users = ["alice", "bob", "carol", "dave", "erin"] as const
     const channels = ["whatsapp", "telegram", "instagram", "sms"] as const
     const contentArb = fc.oneof(

@@ -12,6 +12,9 @@ export const numRuns = (() => {
   return ci !== undefined && ci !== "" && ci !== "false" && ci !== "0" ? 1000 : 300
 })()
 
+/** Per-test timeout for property suites: a CI runner under load must not turn 1000 runs into a flaky failure. */
+export const propertyTimeout = 120_000
+
 export const tenantId = "tenant-1" as Ids.TenantId
 export const conversationId = "conv-1" as Ids.ConversationId
 export const user = (name: string) => name as Ids.UserId
