@@ -11,6 +11,7 @@ import { MessageStore } from "../ports/MessageStore.js"
 import { ConversationCommand } from "../rules/ConversationCommand.js"
 import { readableConversation, readableMessage } from "./Access.js"
 import type { Caller } from "./Caller.js"
+import { checkFileContent, shareFileContent } from "./Files.js"
 import { stamp } from "./Stamp.js"
 
 export interface SendMessageInput {
@@ -29,6 +30,7 @@ export const sendMessage = (caller: Caller, conversationId: ConversationId, inpu
   Effect.gen(function* () {
     if (input.content.type === "system" && !caller.isPrivileged)
       return yield* new Forbidden({ message: "system messages are written by services and admins only" })
+    yield* checkFileContent(caller, input.content)
     if (input.replyTo !== undefined) {
       const messages = yield* MessageStore
       const target = yield* messages.get(caller.tenantId, input.replyTo)
@@ -54,6 +56,7 @@ export const sendMessage = (caller: Caller, conversationId: ConversationId, inpu
       ConversationCommand.Send({ draft, messageId: yield* ids.messageId, stamp: yield* stamp }),
     )
     if (result._tag !== "Sent") return yield* Effect.dieMessage(`Send answered ${result._tag}`)
+    yield* shareFileContent(caller, conversationId, result.message.content)
     return result
   })
 
