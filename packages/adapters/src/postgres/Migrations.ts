@@ -4,6 +4,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Schedule } from "effect"
 import { isSqlState } from "./internal/errors.js"
 import * as PgFileStore from "./PgFileStore.js"
+import * as PgWebhookStore from "./PgWebhookStore.js"
 
 /**
  * The schema, one numbered migration per change. Migrations only ever get appended: a number lower than
@@ -136,6 +137,7 @@ CREATE INDEX channel_identities_by_address ON channel_identities (tenant_id, cha
 export const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient.SqlClient>> = {
   "0001_initial": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(initial)),
   "0002_files": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgFileStore.migration)),
+  "0003_webhooks": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgWebhookStore.migration)),
 }
 
 /** The table that records applied migrations. */

@@ -33,3 +33,4 @@ export const storageSuites = <E>(name: string, storage: Layer.Layer<StorageEnv, 
 }
 export * from "./BlobStoreSuite.js"
 export * from "./FileStoreSuite.js"
+export * from "./WebhookStoreSuite.js"
