@@ -1,4 +1,5 @@
 import { SystemIdGenerator } from "@chat4all/adapters/system"
+import { HttpSender } from "@chat4all/adapters/webhooks-http"
 import {
   ConversationActor,
   type ConversationStore,
@@ -7,13 +8,15 @@ import {
   type IdentityStore,
   type MessageStore,
   type Outbox,
+  OutboxRelay,
   type Presence,
+  type WebhookStore,
 } from "@chat4all/domain"
 import { Layer } from "effect"
 import * as RateLimiter from "./http/RateLimiter.js"
 import * as Server from "./http/Server.js"
 import * as Health from "./observability/Health.js"
-import * as OutboxRelay from "./workers/OutboxRelay.js"
+import * as WebhookWorker from "./workers/WebhookWorker.js"
 
 /** What a storage choice provides: every port the app uses but the IdGenerator. */
 export type Ports =
@@ -24,21 +27,35 @@ export type Ports =
   | IdentityStore.IdentityStore
   | Presence.Presence
   | Fanout.Fanout
+  | WebhookStore.WebhookStore
 
 /**
- * The whole app over a storage layer: HTTP API, conversation actors, the outbox relay, health and rate
- * limits. It needs an `HttpServer` with its platform services (where to listen) and a `TokenVerifier`
- * (how tokens are checked).
+ * The engine over a storage layer: the outbox relay (woken by every commit of this node), the
+ * conversation actors writing through the nudging store, and the IdGenerator.
+ */
+export const core = <E, R>(storage: Layer.Layer<Ports, E, R>) => {
+  const withRelay = OutboxRelay.layer().pipe(Layer.provideMerge(storage))
+  const nudging = OutboxRelay.nudgeOnCommit.pipe(Layer.provide(withRelay))
+  // The nudging ConversationStore replaces the plain one for everything downstream.
+  const ports = Layer.merge(withRelay, nudging)
+  return Layer.mergeAll(ConversationActor.layerConfig, SystemIdGenerator.layer).pipe(
+    Layer.provideMerge(ports),
+  )
+}
+
+/**
+ * The whole app over a storage layer: the engine, the HTTP API, health and rate limits. It needs an
+ * `HttpServer` with its platform services (where to listen) and a `TokenVerifier` (how tokens are
+ * checked).
  */
 export const layer = <E, R>(
   storage: Layer.Layer<Ports, E, R>,
   options: { readonly databaseName: string },
 ) => {
-  const core = Layer.mergeAll(
-    ConversationActor.layerConfig,
-    OutboxRelay.layer(),
-    SystemIdGenerator.layer,
-  ).pipe(Layer.provideMerge(storage))
-  const edge = Layer.mergeAll(Health.layer(options), RateLimiter.layerConfig).pipe(Layer.provideMerge(core))
+  // Outbound webhooks: the sender (SSRF guard, signing) for the API and the worker that delivers.
+  const webhooks = WebhookWorker.layerConfig.pipe(Layer.provideMerge(HttpSender.layerConfig))
+  const edge = Layer.mergeAll(Health.layer(options), RateLimiter.layerConfig, webhooks).pipe(
+    Layer.provideMerge(core(storage)),
+  )
   return Server.layer.pipe(Layer.provide(edge))
 }

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Logger } from "effect"
+import { Cause, Console, Effect, Logger, Option } from "effect"
 import { token, UsageError } from "./commands/Token.js"
 import * as AppConfig from "./config.js"
-import { serve } from "./main.js"
-import * as Storage from "./Storage.js"
 
 const usage = `Usage: chat4all <command> [options]
 
@@ -21,10 +19,16 @@ CHAT4ALL_RATE_LIMITS (on|off), LOG_LEVEL (Info).`
 const program = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown, NodeContext.NodeContext> => {
   const [command = "serve", ...rest] = argv
   switch (command) {
+    // The server's modules load only for the commands that need them: `token` starts fast.
     case "serve":
-      return Effect.flatMap(Storage.fromConfig, serve).pipe(Effect.asVoid)
+      return Effect.promise(() => import("./main.js")).pipe(
+        Effect.flatMap(({ serve, Storage }) => Effect.flatMap(Storage.fromConfig, serve)),
+        Effect.asVoid,
+      )
     case "migrate":
-      return Effect.flatMap(Storage.fromConfig, (storage) => storage.migrate)
+      return Effect.promise(() => import("./main.js")).pipe(
+        Effect.flatMap(({ Storage }) => Effect.flatMap(Storage.fromConfig, (storage) => storage.migrate)),
+      )
     case "token":
       return token(rest)
     case "help":
@@ -36,22 +40,32 @@ const program = (argv: ReadonlyArray<string>): Effect.Effect<void, unknown, Node
   }
 }
 
-const main = Effect.gen(function* () {
-  const level = yield* AppConfig.logLevel
-  return yield* program(process.argv.slice(2)).pipe(
-    Effect.catchIf(
-      (error: unknown): error is UsageError => error instanceof UsageError,
-      (error) =>
-        Effect.zipRight(
-          Console.error(`chat4all: ${error.message}\n\n${usage}`),
-          Effect.sync(() => {
-            process.exitCode = 2
-          }),
-        ),
-    ),
-    Logger.withMinimumLogLevel(level),
+const exitWith = (code: number) =>
+  Effect.sync(() => {
+    process.exitCode = code
+  })
+
+/** A failure to start or to run a command: one clear line on stderr, a JSON log line, exit code 1. */
+const report = (cause: Cause.Cause<unknown>) => {
+  const failure = Cause.failureOption(cause)
+  const message = Option.match(failure, {
+    onNone: () => Cause.pretty(cause),
+    onSome: (error) => (error instanceof Error ? error.message : String(error)),
+  })
+  return Effect.logError("chat4all stopped", message).pipe(
+    Effect.zipRight(Console.error(`chat4all: ${message}`)),
+    Effect.zipRight(exitWith(1)),
   )
-})
+}
+
+const main = AppConfig.logLevel.pipe(
+  Effect.flatMap((level) => program(process.argv.slice(2)).pipe(Logger.withMinimumLogLevel(level))),
+  Effect.catchIf(
+    (error: unknown): error is UsageError => error instanceof UsageError,
+    (error) => Effect.zipRight(Console.error(`chat4all: ${error.message}\n\n${usage}`), exitWith(2)),
+  ),
+  Effect.catchAllCause((cause) => (Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : report(cause))),
+)
 
 main.pipe(
   Effect.provide(NodeContext.layer),

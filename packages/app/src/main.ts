@@ -7,39 +7,48 @@ import * as Jwt from "./auth/Jwt.js"
 import * as AppConfig from "./config.js"
 import type { Storage } from "./Storage.js"
 
-/** Tells the operator where the server is and how to get a token (on stderr; logs go to stdout as JSON). */
-const banner = (storage: Storage<unknown, unknown>) =>
-  Layer.effectDiscard(
-    Effect.gen(function* () {
-      const address = (yield* HttpServer.HttpServer).address
-      const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
-      const verifier = yield* Jwt.TokenVerifier
-      const tokens = verifier.algorithms.includes("HS256")
-        ? "get a token:  npm start -s -- token --tenant acme --user alice   (or: chat4all token ...)"
-        : "tokens:       from your identity provider (verified with CHAT4ALL_JWKS_URL)"
-      yield* Console.error(
-        [
-          "",
-          `Chat4All is listening on ${url}`,
-          `  API docs:     ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
-          `  health:       ${url}/health   metrics: ${url}/metrics`,
-          `  storage:      ${storage.description}`,
-          `  ${tokens}`,
-          "",
-        ].join("\n"),
-      )
-    }),
-  )
+export * as Storage from "./Storage.js"
 
-/** The server on PORT/HOST over the given storage, until interrupted (SIGINT/SIGTERM). */
+/** Tells the operator where the server is and how to get a token (on stderr; logs go to stdout as JSON). */
+const banner = (description: string) =>
+  Effect.gen(function* () {
+    const address = (yield* HttpServer.HttpServer).address
+    const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
+    const verifier = yield* Jwt.TokenVerifier
+    const tokens = verifier.algorithms.includes("HS256")
+      ? "get a token:  npm start -s -- token --tenant acme --user alice   (or: chat4all token ...)"
+      : "tokens:       from your identity provider (verified with CHAT4ALL_JWKS_URL)"
+    yield* Console.error(
+      [
+        "",
+        `Chat4All is listening on ${url}`,
+        `  API docs:     ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+        `  health:       ${url}/health   metrics: ${url}/metrics`,
+        `  storage:      ${description}`,
+        `  ${tokens}`,
+        "  stop:         Ctrl-C (SIGINT) or SIGTERM",
+        "",
+      ].join("\n"),
+    )
+    yield* Effect.logInfo("listening").pipe(Effect.annotateLogs({ url }))
+  })
+
+/** The server on PORT/HOST over the given storage, until interrupted (SIGINT/SIGTERM shut it down cleanly). */
 export const serve = <E, R>(storage: Storage<E, R>) =>
   Effect.gen(function* () {
     const port = yield* AppConfig.port
     const host = yield* AppConfig.host
     const http = NodeHttpServer.layer(createServer, { port, host })
-    const app = Layer.merge(App.layer(storage.layer, storage), banner(storage)).pipe(
-      Layer.provide(Layer.mergeAll(http, Jwt.layerConfig)),
+    const app = App.layer(storage.layer, storage).pipe(
+      Layer.provideMerge(Layer.mergeAll(http, Jwt.layerConfig)),
       Layer.provide(NodeContext.layer),
     )
-    return yield* Layer.launch(app)
-  })
+    // Built first, so that the banner only appears once everything is up.
+    const context = yield* Layer.build(app)
+    yield* Effect.provide(banner(storage.description), context)
+    return yield* Effect.never.pipe(
+      Effect.onInterrupt(() =>
+        Effect.logInfo("shutting down: closing the server, the relay and the database"),
+      ),
+    )
+  }).pipe(Effect.scoped)

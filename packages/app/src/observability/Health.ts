@@ -1,6 +1,5 @@
-import { EventLog, Fanout, type Ids, Outbox } from "@chat4all/domain"
+import { EventLog, Fanout, type Ids, Outbox, OutboxRelay } from "@chat4all/domain"
 import { Clock, Context, Duration, Effect, Layer } from "effect"
-import { OutboxRelay } from "../workers/OutboxRelay.js"
 
 export type Status = "ok" | "degraded" | "down"
 
@@ -57,7 +56,7 @@ export const make = (options: { readonly databaseName: string }) =>
     const log = yield* EventLog.EventLog
     const outbox = yield* Outbox.Outbox
     const fanout = yield* Fanout.Fanout
-    const relay = yield* OutboxRelay
+    const relay = yield* OutboxRelay.OutboxRelay
     const startedAt = yield* Clock.currentTimeMillis
     const uptimeS = Effect.map(Clock.currentTimeMillis, (now) => Math.round((now - startedAt) / 100) / 10)
 

@@ -30,16 +30,6 @@ export const rateLimited = Metric.counter("chat4all_rate_limited_total", {
   incremental: true,
 })
 
-export const outboxPublished = Metric.counter("chat4all_outbox_published_total", {
-  description: "Events the outbox relay published to the fanout",
-  incremental: true,
-})
-
-export const outboxFailures = Metric.counter("chat4all_outbox_relay_failures_total", {
-  description: "Outbox relay rounds that failed (retried)",
-  incremental: true,
-})
-
 export const syncWaiting = Metric.gauge("chat4all_sync_long_polls", {
   description: "Sync requests waiting for new events now",
 })

@@ -2,11 +2,11 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { exportJWK, generateKeyPair, SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import * as Jwt from "../src/auth/Jwt.js"
-import * as Storage from "../src/Storage.js"
-import { eachBackend } from "./support/Backends.js"
-import { expectProblem, group, tenant } from "./support/Fixtures.js"
-import { secret, start, type TestServer } from "./support/TestServer.js"
+import * as Jwt from "../../src/auth/Jwt.js"
+import * as Storage from "../../src/Storage.js"
+import { eachBackend } from "../support/Backends.js"
+import { expectProblem, group, tenant } from "../support/Fixtures.js"
+import { secret, start, type TestServer } from "../support/TestServer.js"
 
 type PrivateKey = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"]
 

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest"
-import { eachBackend } from "./support/Backends.js"
-import { expectProblem, group, isoPattern, send, tenant, unique } from "./support/Fixtures.js"
+import { eachBackend } from "../support/Backends.js"
+import { expectProblem, group, isoPattern, send, tenant, unique } from "../support/Fixtures.js"
 
 eachBackend("conversations over HTTP", (server) => {
   it("creates a group with the caller as owner, ISO times and no tenant on the wire", async () => {

@@ -1,6 +1,6 @@
 import { expect, it } from "vitest"
-import { eachBackend } from "./support/Backends.js"
-import { expectProblem, tenant } from "./support/Fixtures.js"
+import { eachBackend } from "../support/Backends.js"
+import { expectProblem, tenant } from "../support/Fixtures.js"
 
 eachBackend("health, metrics, OpenAPI and routing", (server) => {
   it("reports health with a check per dependency, without a token", async () => {

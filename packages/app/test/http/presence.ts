@@ -3,9 +3,9 @@ import { Caller, type Ids } from "@chat4all/domain"
 import { assert, it as effectIt } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import { expect, it } from "vitest"
-import * as Presence from "../src/usecases/Presence.js"
-import { eachBackend } from "./support/Backends.js"
-import { expectProblem, isoPattern, tenant } from "./support/Fixtures.js"
+import * as Presence from "../../src/usecases/Presence.js"
+import { eachBackend } from "../support/Backends.js"
+import { expectProblem, isoPattern, tenant } from "../support/Fixtures.js"
 
 eachBackend("presence over HTTP", (server) => {
   it("records heartbeats and reads one user or several, in the caller's tenant only", async () => {

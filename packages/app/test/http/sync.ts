@@ -1,6 +1,6 @@
 import { expect, it } from "vitest"
-import { eachBackend } from "./support/Backends.js"
-import { expectProblem, group, isoPattern, send, tenant } from "./support/Fixtures.js"
+import { eachBackend } from "../support/Backends.js"
+import { expectProblem, group, isoPattern, send, tenant } from "../support/Fixtures.js"
 
 eachBackend("sync over HTTP", (server) => {
   const sync = (token: string, query: string) => server().request("GET", `/v1/sync${query}`, { token })

@@ -1,0 +1,169 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { Effect } from "effect"
+import { afterAll, describe, expect, it } from "vitest"
+import * as Jwt from "../src/auth/Jwt.js"
+import { parseTtl } from "../src/commands/Token.js"
+
+const root = Path.resolve(import.meta.dirname, "../../..")
+const tsx = Path.join(root, "node_modules/.bin/tsx")
+const cli = Path.join(root, "packages/app/src/cli.ts")
+
+const run = (args: ReadonlyArray<string>, env: Record<string, string>) =>
+  spawnSync(tsx, [cli, ...args], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "Warning", ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  })
+
+const dirs: Array<string> = []
+const tempDir = () => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "chat4all-cli-test-"))
+  dirs.push(dir)
+  return dir
+}
+afterAll(() => {
+  for (const dir of dirs) Fs.rmSync(dir, { recursive: true, force: true })
+})
+
+describe("chat4all token", () => {
+  it("mints a token with the secret it generated into DATA_DIR (mode 0600), only the token on stdout", async () => {
+    const dataDir = tempDir()
+    const result = run(["token", "--tenant", "acme", "--user", "alice", "--role", "service", "--ttl", "2h"], {
+      DATA_DIR: dataDir,
+      CHAT4ALL_JWT_SECRET: "",
+    })
+    expect(result.status).toBe(0)
+    const token = result.stdout.trim()
+    expect(token.split(".")).toHaveLength(3)
+    const secretFile = Path.join(dataDir, "jwt-secret")
+    expect(Fs.statSync(secretFile).mode & 0o777).toBe(0o600)
+    const secret = Fs.readFileSync(secretFile, "utf8").trim()
+    const claims = await Effect.runPromise(Jwt.hs256(secret).verify(token))
+    expect(claims).toMatchObject({ sub: "alice", tid: "acme", role: "service" })
+    expect(claims.exp - Date.now() / 1000).toBeGreaterThan(7100)
+    expect(claims.exp - Date.now() / 1000).toBeLessThanOrEqual(7200)
+    const again = run(["token", "--tenant", "acme", "--user", "bob"], {
+      DATA_DIR: dataDir,
+      CHAT4ALL_JWT_SECRET: "",
+    })
+    expect(Fs.readFileSync(secretFile, "utf8").trim()).toBe(secret)
+    expect(await Effect.runPromise(Jwt.hs256(secret).verify(again.stdout.trim()))).toMatchObject({
+      role: "user",
+    })
+  }, 60_000)
+
+  it("signs with CHAT4ALL_JWT_SECRET when it is set", async () => {
+    const secret = "an-operator-chosen-secret-of-32-chars!"
+    const result = run(["token", "--tenant", "acme", "--user", "alice"], {
+      DATA_DIR: tempDir(),
+      CHAT4ALL_JWT_SECRET: secret,
+    })
+    expect(result.status).toBe(0)
+    expect(await Effect.runPromise(Jwt.hs256(secret).verify(result.stdout.trim()))).toMatchObject({
+      sub: "alice",
+    })
+  }, 60_000)
+
+  it("explains a wrong command line and exits 2", () => {
+    const dataDir = tempDir()
+    for (const args of [
+      ["token", "--user", "alice"],
+      ["token", "--tenant", "a b", "--user", "alice"],
+      ["token", "--tenant", "acme", "--user", "alice", "--role", "root"],
+      ["token", "--tenant", "acme", "--user", "alice", "--ttl", "soon"],
+      ["token", "--tenant", "acme", "--user", "alice", "--bogus"],
+      ["frobnicate"],
+    ]) {
+      const result = run(args, { DATA_DIR: dataDir })
+      expect(result.status, args.join(" ")).toBe(2)
+      expect(result.stderr).toContain("Usage: chat4all")
+      expect(result.stdout).toBe("")
+    }
+    const jwks = run(["token", "--tenant", "acme", "--user", "alice"], {
+      DATA_DIR: dataDir,
+      CHAT4ALL_JWKS_URL: "https://idp.example/jwks.json",
+    })
+    expect(jwks.status).toBe(2)
+    expect(jwks.stderr).toContain("identity provider")
+  }, 60_000)
+
+  it("reads TTLs", () => {
+    expect(parseTtl("3600")).toBe(3600)
+    expect(parseTtl("90s")).toBe(90)
+    expect(parseTtl("30m")).toBe(1800)
+    expect(parseTtl("24h")).toBe(86400)
+    expect(parseTtl("7d")).toBe(604800)
+    expect(parseTtl("0")).toBeUndefined()
+    expect(parseTtl("1w")).toBeUndefined()
+  })
+})
+
+describe("chat4all serve (embedded PostgreSQL on disk)", () => {
+  let child: ChildProcess | undefined
+  afterAll(() => {
+    if (child?.exitCode === null) child.kill("SIGKILL")
+  })
+
+  it("starts, serves the walk-through, and shuts down cleanly on SIGTERM", async () => {
+    const dataDir = tempDir()
+    const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", CHAT4ALL_JWT_SECRET: "", LOG_LEVEL: "Info" }
+    const server = spawn(process.execPath, ["--import", "tsx", cli, "serve"], { cwd: root, env })
+    child = server
+    let stderr = ""
+    let stdout = ""
+    server.stdout?.on("data", (chunk) => {
+      stdout += chunk
+    })
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no banner within 90 s:\n${stderr}\n${stdout}`)),
+        90_000,
+      )
+      server.stderr?.on("data", (chunk) => {
+        stderr += chunk
+        const match = /listening on (http:\/\/[0-9.]+:[0-9]+)/.exec(stderr)
+        if (match?.[1] !== undefined) {
+          clearTimeout(timer)
+          resolve(match[1])
+        }
+      })
+      server.on("exit", (code) => reject(new Error(`serve exited with ${code}:\n${stderr}\n${stdout}`)))
+    })
+    expect(stderr).toContain("embedded PostgreSQL (PGlite)")
+    expect(stderr).toContain("token --tenant acme --user alice")
+    const token = run(["token", "--tenant", "acme", "--user", "alice"], {
+      DATA_DIR: dataDir,
+      CHAT4ALL_JWT_SECRET: "",
+    }).stdout.trim()
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" }
+    const created = await fetch(`${url}/v1/conversations`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ type: "group", members: ["bob"], title: "Launch" }),
+    })
+    expect(created.status).toBe(201)
+    const conversation = (await created.json()) as { id: string }
+    const sent = await fetch(`${url}/v1/conversations/${conversation.id}/messages`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ clientMessageId: "hello-1", content: { type: "text", text: "Hello, Bob!" } }),
+    })
+    expect(sent.status).toBe(201)
+    const list = (await (await fetch(`${url}/v1/conversations`, { headers })).json()) as {
+      items: Array<{ lastMessage: { content: { text: string } } }>
+    }
+    expect(list.items[0]?.lastMessage.content.text).toBe("Hello, Bob!")
+    expect(Fs.existsSync(Path.join(dataDir, "postgres.lock"))).toBe(true)
+
+    const exit = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)))
+    server.kill("SIGTERM")
+    expect(await exit).toBe(0)
+    expect(Fs.existsSync(Path.join(dataDir, "postgres.lock"))).toBe(false)
+    for (const line of stdout.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow()
+    expect(stdout).toContain("shutting down")
+  }, 180_000)
+})
