@@ -33,7 +33,9 @@ export const postgres = <E>(
   client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>,
   description: string,
 ): Storage<E | PostgresStore.StartupError> => ({
-  layer: Layer.mergeAll(PostgresStore.layerMigrated, PgWebhookStore.layer, inProcess).pipe(Layer.provide(client)),
+  layer: Layer.mergeAll(PostgresStore.layerMigrated, PgWebhookStore.layer, inProcess).pipe(
+    Layer.provide(client),
+  ),
   databaseName: "database",
   description,
   migrate: Effect.gen(function* () {
