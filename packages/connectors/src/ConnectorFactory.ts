@@ -30,15 +30,18 @@ export interface ConnectorFactory {
   readonly build: (settings: unknown) => Effect.Effect<Connector, InvalidSettings>
 }
 
-const sends = Metric.counter("chat4all_connector_sends_total", {
+/** `chat4all_connector_sends_total{connector, outcome}`: outcome is `ok`, `retryable` or `failed`. */
+export const sends = Metric.counter("chat4all_connector_sends_total", {
   description: "Sends through channel connectors, by connector and outcome (ok, retryable, failed)",
   incremental: true,
 })
-const webhooks = Metric.counter("chat4all_connector_webhooks_total", {
+/** `chat4all_connector_webhooks_total{connector, outcome}`: `ok`, `invalid_signature` or `malformed`. */
+export const webhooks = Metric.counter("chat4all_connector_webhooks_total", {
   description: "Provider webhooks received, by connector and outcome (ok, invalid_signature, malformed)",
   incremental: true,
 })
-const sendSeconds = Metric.histogram(
+/** `chat4all_connector_send_seconds{connector}`: time to the provider's answer or the failure. */
+export const sendSeconds = Metric.histogram(
   "chat4all_connector_send_seconds",
   MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 13 }),
   "Time from calling a provider to its answer (or failure), by connector",

@@ -175,6 +175,8 @@ export const parseRetryAfter = (value: string | null | undefined, now: number): 
   if (value === null || value === undefined) return undefined
   const trimmed = value.trim()
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000
+  // HTTP dates (IMF-fixdate, RFC 850, asctime) all start with the day's name.
+  if (!/^[A-Za-z]{3}/.test(trimmed)) return undefined
   const date = Date.parse(trimmed)
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }

@@ -113,7 +113,29 @@ const decodeMessage = Schema.decodeUnknownEither(WireMessage)
 
 const messageKinds = ["message", "channel_post"] as const
 
-const contentOf = (message: WireMessage): InboundContent => {
+/** Message fields that carry content this connector does not represent; the first one names the kind. */
+const otherKinds = new Set([
+  "animation",
+  "video_note",
+  "location",
+  "venue",
+  "contact",
+  "poll",
+  "dice",
+  "game",
+  "story",
+  "invoice",
+  "successful_payment",
+  "paid_media",
+  "new_chat_members",
+  "left_chat_member",
+  "new_chat_title",
+  "new_chat_photo",
+  "pinned_message",
+  "forum_topic_created",
+])
+
+const contentOf = (message: WireMessage, raw: object): InboundContent => {
   if (message.text !== undefined) return { type: "text", text: message.text }
   const caption = message.caption === undefined ? {} : { caption: message.caption }
   const largest = message.photo?.reduce((a, b) => ((b.file_size ?? 0) >= (a.file_size ?? 0) ? b : a))
@@ -131,10 +153,7 @@ const contentOf = (message: WireMessage): InboundContent => {
         ...caption,
       }
   }
-  const other = Object.keys(message).find(
-    (k) => !["message_id", "date", "chat", "from", "sender_chat", "caption", "reply_to_message"].includes(k),
-  )
-  return { type: "unsupported", kind: other ?? "empty" }
+  return { type: "unsupported", kind: Object.keys(raw).find((k) => otherKinds.has(k)) ?? "unknown" }
 }
 
 const senderName = (message: WireMessage): string | undefined => {
@@ -269,7 +288,7 @@ export const make = (settings: Settings): Connector => {
               connector: name,
               providerMessageId: `${chat}:${m.message_id}`,
               from: chat,
-              content: contentOf(m),
+              content: contentOf(m, record[kind] as object),
               at: m.date * 1000,
               providerEventId: updateId,
               ...(sender === undefined ? {} : { senderName: sender }),
