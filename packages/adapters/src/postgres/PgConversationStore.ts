@@ -28,8 +28,14 @@ import {
   toDelivery,
   toMessage,
 } from "./internal/rows.js"
+import { final, transaction } from "./internal/transaction.js"
 
 type Service = Context.Tag.Service<ConversationStore.ConversationStore>
+
+interface Created {
+  readonly conversation: Conversation.Conversation
+  readonly created: boolean
+}
 
 /** A create that lost a race to a row it cannot find afterwards: the whole transaction runs again. */
 class CreateRace extends Data.TaggedError("CreateRace")<{ readonly conversationId: string }> {}
@@ -71,7 +77,7 @@ const sameMember = (a: Member.Member, b: Member.Member) =>
 /**
  * ConversationStore over PostgreSQL. `commit` is the group commit: one transaction that locks the
  * conversation row, loads the slice the commands need, decides them with the pure decider, and writes
- * every resulting change in two statements (the state, then the events and outbox).
+ * every resulting change, then the events and the outbox rows, in one round trip with the COMMIT.
  */
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
@@ -100,10 +106,10 @@ export const make = Effect.gen(function* () {
         ? // PostgreSQL text cannot hold the NUL the domain's key separates the pair with; ids never hold a space.
           Conversation.directPairKey(a.userId, b.userId).replace("\u0000", " ")
         : null
-    return sql
-      .withTransaction(
-        Effect.gen(function* () {
-          const inserted = yield* sql`
+    return transaction(
+      sql,
+      Effect.gen(function* () {
+        const inserted = yield* sql`
             INSERT INTO conversations
               (tenant_id, id, type, title, metadata, created_at, updated_at, last_seq, direct_key)
             VALUES (${conversation.tenantId}, ${conversation.id}, ${conversation.type}, ${conversation.title ?? null},
@@ -111,19 +117,20 @@ export const make = Effect.gen(function* () {
                     ${conversation.updatedAt}, ${conversation.lastSeq}, ${directKey})
             ON CONFLICT DO NOTHING
             RETURNING id`
-          if (inserted.length === 0) {
-            // The same create again (same id), or the pair already has its direct conversation.
-            const existing = yield* find(
-              directKey === null
-                ? sql`tenant_id = ${conversation.tenantId} AND id = ${conversation.id}`
-                : sql`tenant_id = ${conversation.tenantId} AND (id = ${conversation.id} OR direct_key = ${directKey})`,
-            )
-            if (Option.isSome(existing)) return { conversation: existing.value, created: false }
-            return yield* new CreateRace({ conversationId: conversation.id })
-          }
-          const members = conversation.members
-          if (members.length > 0)
-            yield* sql`
+        if (inserted.length === 0) {
+          // The same create again (same id), or the pair already has its direct conversation.
+          const existing = yield* find(
+            directKey === null
+              ? sql`tenant_id = ${conversation.tenantId} AND id = ${conversation.id}`
+              : sql`tenant_id = ${conversation.tenantId} AND (id = ${conversation.id} OR direct_key = ${directKey})`,
+          )
+          if (Option.isSome(existing)) return final<Created>({ conversation: existing.value, created: false })
+          return yield* new CreateRace({ conversationId: conversation.id })
+        }
+        const members = conversation.members
+        const last: Array<Statement.Statement<unknown>> = []
+        if (members.length > 0)
+          last.push(sql`
               INSERT INTO members
                 (tenant_id, conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord)
               SELECT ${conversation.tenantId}, ${conversation.id}, m.user_id, m.role, m.joined_at, m.read_seq,
@@ -131,23 +138,23 @@ export const make = Effect.gen(function* () {
               FROM unnest(${members.map((m) => m.userId)}::text[], ${members.map((m) => m.role)}::text[],
                           ${members.map((m) => m.joinedAt)}::bigint[], ${members.map((m) => m.readSeq)}::int[],
                           ${members.map((m) => m.deliveredSeq)}::int[])
-                   WITH ORDINALITY AS m(user_id, role, joined_at, read_seq, delivered_seq, ord)`
-          yield* Events.append(sql, conversation.tenantId, [event])
-          return { conversation, created: true }
-        }),
-      )
-      .pipe(
-        retryTransient("ConversationStore.create"),
-        Effect.catchTag("CreateRace", (race) =>
-          Effect.fail(
-            new SqlError({
-              message: `conversation ${race.conversationId}: a conflicting row kept vanishing during create`,
-            }),
-          ),
+                   WITH ORDINALITY AS m(user_id, role, joined_at, read_seq, delivered_seq, ord)`)
+        const append = Events.appendStatement(sql, conversation.tenantId, [event])
+        if (append !== undefined) last.push(append)
+        return final<Created>({ conversation, created: true }, last)
+      }),
+    ).pipe(
+      retryTransient("ConversationStore.create"),
+      Effect.catchTag("CreateRace", (race) =>
+        Effect.fail(
+          new SqlError({
+            message: `conversation ${race.conversationId}: a conflicting row kept vanishing during create`,
+          }),
         ),
-        unavailable("ConversationStore.create"),
-        Effect.withSpan("ConversationStore.create"),
-      )
+      ),
+      unavailable("ConversationStore.create"),
+      Effect.withSpan("ConversationStore.create"),
+    )
   }
 
   const get: Service["get"] = (tenantId, conversationId) =>
@@ -282,12 +289,16 @@ export const make = Effect.gen(function* () {
       })
     })
 
-  /** Writes what the events changed, in one statement; the events themselves go to `Events.append`. */
-  const persist = (slice: Slice, final: Conversation.Conversation, events: ReadonlyArray<Event.Event>) => {
+  /** What the events changed, as the common table expressions of one write statement. */
+  const changes = (
+    slice: Slice,
+    final: Conversation.Conversation,
+    events: ReadonlyArray<Event.Event>,
+  ): Array<Statement.Fragment> => {
     const initial = slice.state.conversation
     const tenantId = initial.tenantId
     const conversationId = initial.id
-    const ctes = []
+    const ctes: Array<Statement.Fragment> = []
 
     const created = events.flatMap((e) => (e.type === "message.created" ? [e.data.message] : []))
     if (created.length > 0)
@@ -377,7 +388,7 @@ export const make = Effect.gen(function* () {
         ORDER BY h.ord)`)
     }
 
-    return ctes.length === 0 ? Effect.void : Effect.asVoid(sql`WITH ${sql.csv(ctes)} SELECT 1`)
+    return ctes
   }
 
   const commitOnce = (
@@ -385,7 +396,8 @@ export const make = Effect.gen(function* () {
     conversationId: Ids.ConversationId,
     commands: Parameters<Service["commit"]>[2],
   ) =>
-    sql.withTransaction(
+    transaction(
+      sql,
       Effect.gen(function* () {
         // The lock orders every writer of this conversation, on this node and any other.
         const [row] = yield* sql<ConversationRow>`
@@ -395,11 +407,13 @@ export const make = Effect.gen(function* () {
         if (row === undefined) return yield* new Errors.ConversationNotFound({ conversationId })
         const slice = yield* loadSlice(row, ConversationDecider.needs(commands))
         const decision = ConversationDecider.decideBatch(slice.state, commands)
-        if (decision.events.length > 0) {
-          yield* persist(slice, decision.state.conversation, decision.events)
-          yield* Events.append(sql, tenantId, decision.events)
-        }
-        return decision.outcomes
+        // What the batch changed, then its events and outbox rows, sent with the COMMIT.
+        const last: Array<Statement.Statement<unknown>> = []
+        const changed = changes(slice, decision.state.conversation, decision.events)
+        if (changed.length > 0) last.push(sql`WITH ${sql.csv(changed)} SELECT 1`)
+        const append = Events.appendStatement(sql, tenantId, decision.events)
+        if (append !== undefined) last.push(append)
+        return final(decision.outcomes, last)
       }),
     )
 

@@ -1,6 +1,7 @@
 import { Event } from "@chat4all/domain"
+import type * as Statement from "@effect/sql/Statement"
 import type { PgClient } from "@effect/sql-pg"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { type MessageRow, messageColumns, millis } from "./rows.js"
 
 /** An event log row joined with its message (for message.created, whose payload is the message row). */
@@ -32,9 +33,16 @@ const decodeEvent = Schema.decodeUnknownSync(Event.Event)
 const storedData = (event: Event.Event): string | null =>
   event.type === "message.created" ? null : JSON.stringify(encodeEvent(event).data)
 
-/** Appends events to the tenant's log and the outbox, in the order given. */
-export const append = (sql: PgClient.PgClient, tenantId: string, events: ReadonlyArray<Event.Event>) => {
-  if (events.length === 0) return Effect.void
+/**
+ * The statement that appends events to the tenant's log and the outbox, in the order given. It takes the
+ * tenant's head row, so it goes last in its transaction, sent with the COMMIT (see `transaction`).
+ */
+export const appendStatement = (
+  sql: PgClient.PgClient,
+  tenantId: string,
+  events: ReadonlyArray<Event.Event>,
+): Statement.Statement<unknown> | undefined => {
+  if (events.length === 0) return undefined
   const ids: Array<string> = []
   const conversations: Array<string> = []
   const types: Array<string> = []
@@ -53,15 +61,15 @@ export const append = (sql: PgClient.PgClient, tenantId: string, events: Readonl
   }
   // The head row is the last lock a commit takes: positions go out in commit order, so a reader that
   // sees position n has every position below n committed too. The lock is held for this statement and
-  // the COMMIT after it, nothing else.
+  // the COMMIT sent with it, nothing else.
   return sql`
     WITH head AS (
-      INSERT INTO event_heads AS h (tenant_id, position) VALUES (${tenantId}, ${events.length})
+      INSERT INTO event_heads AS h (tenant_id, position) VALUES (${tenantId}, ${events.length}::int)
       ON CONFLICT (tenant_id) DO UPDATE SET position = h.position + EXCLUDED.position
       RETURNING position
     ), appended AS (
       INSERT INTO events (tenant_id, position, id, conversation_id, type, at, subject_id, message_id, data)
-      SELECT ${tenantId}, head.position - ${events.length} + e.ord, e.id, e.conversation_id, e.type, e.at,
+      SELECT ${tenantId}, head.position - ${events.length}::int + e.ord, e.id, e.conversation_id, e.type, e.at,
              e.subject_id, e.message_id, e.data
       FROM head, unnest(${ids}::text[], ${conversations}::text[], ${types}::text[], ${ats}::bigint[],
                         ${subjects}::text[], ${messages}::text[], ${data}::jsonb[])
@@ -69,7 +77,7 @@ export const append = (sql: PgClient.PgClient, tenantId: string, events: Readonl
       RETURNING position, at
     )
     INSERT INTO outbox (tenant_id, position, at) SELECT ${tenantId}, position, at FROM appended ORDER BY position
-  `.pipe(Effect.asVoid)
+  `
 }
 
 /** An event from its row: message.created gets its message back with the status it was created with. */
