@@ -15,7 +15,8 @@
  * - use case: `Messages.sendMessage`, the path every edge takes.
  * `mean batch` is commands per `ConversationStore.commit`, counted by a wrapper around the memory store (no
  * domain code changes): it shows how far group commit batches. `GC %` is the share of the scenario's wall time
- * spent in garbage collection (perf_hooks "gc" entries).
+ * spent in garbage collection (perf_hooks "gc" entries). `msgs/CPU-s` divides by the process's CPU time instead
+ * of wall time, which holds up better than msgs/s when other processes share the cores.
  */
 import os from "node:os"
 import { PerformanceObserver, performance } from "node:perf_hooks"
@@ -64,6 +65,8 @@ interface Result {
   readonly senders: number | undefined
   readonly messages: number
   readonly seconds: number
+  /** Process CPU time (user + system, all threads) over the scenario: robust to a busy machine. */
+  readonly cpuSeconds: number
   readonly gcSeconds: number
   readonly latencies?: ReadonlyArray<number>
   readonly meanBatch?: number
@@ -79,11 +82,13 @@ new PerformanceObserver((list) => {
 const measure = async <A>(body: () => A | Promise<A>) => {
   await new Promise((resolve) => setImmediate(resolve))
   const gc0 = gcMillis
+  const cpu0 = process.cpuUsage()
   const started = performance.now()
   const value = await body()
   const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpu0)
   await new Promise((resolve) => setTimeout(resolve, 20))
-  return { value, seconds, gcSeconds: (gcMillis - gc0) / 1000 }
+  return { value, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, gcSeconds: (gcMillis - gc0) / 1000 }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -91,7 +96,7 @@ const measure = async <A>(body: () => A | Promise<A>) => {
 
 const baselinePlain = async (conversations: number, messages: number): Promise<Result> => {
   const logs: Array<Array<unknown>> = Array.from({ length: conversations }, () => [])
-  const { seconds, gcSeconds } = await measure(() => {
+  const { seconds, cpuSeconds, gcSeconds } = await measure(() => {
     for (let i = 0; i < messages; i++) {
       const log = logs[i % conversations]!
       const now = Date.now()
@@ -111,13 +116,21 @@ const baselinePlain = async (conversations: number, messages: number): Promise<R
     }
   })
   if (logs.reduce((n, l) => n + l.length, 0) !== messages) throw new Error("baseline lost messages")
-  return { scenario: "baseline: array push", conversations, senders: undefined, messages, seconds, gcSeconds }
+  return {
+    scenario: "baseline: array push",
+    conversations,
+    senders: undefined,
+    messages,
+    seconds,
+    cpuSeconds,
+    gcSeconds,
+  }
 }
 
 const baselineSchema = async (conversations: number, budget: number): Promise<Result> => {
   const logs: Array<Array<Message.Message>> = Array.from({ length: conversations }, () => [])
   let messages = 0
-  const { seconds, gcSeconds } = await measure(() => {
+  const { seconds, cpuSeconds, gcSeconds } = await measure(() => {
     const deadline = performance.now() + budget * 1000
     while (performance.now() < deadline) {
       for (let k = 0; k < 100; k++, messages++) {
@@ -147,6 +160,7 @@ const baselineSchema = async (conversations: number, budget: number): Promise<Re
     senders: undefined,
     messages,
     seconds,
+    cpuSeconds,
     gcSeconds,
   }
 }
@@ -190,7 +204,7 @@ const deciderOnly = async (conversations: number, batch: number, messages: numbe
     }),
   )
   const size = Math.max(1, Math.round(batch))
-  const { seconds, gcSeconds } = await measure(() => {
+  const { seconds, cpuSeconds, gcSeconds } = await measure(() => {
     for (let from = 0, c = 0; from < messages; from += size, c = (c + 1) % conversations) {
       const decided = ConversationDecider.decideBatch(states[c]!, commands.slice(from, from + size))
       states[c] = ConversationDecider.initialState(decided.state.conversation)
@@ -204,6 +218,7 @@ const deciderOnly = async (conversations: number, batch: number, messages: numbe
     senders: undefined,
     messages,
     seconds,
+    cpuSeconds,
     gcSeconds,
     meanBatch: size,
   }
@@ -306,7 +321,7 @@ const actorScenario = async (
         }),
       { concurrency: "unbounded", discard: true },
     )
-    const { seconds, gcSeconds } = await measure(() => {
+    const { seconds, cpuSeconds, gcSeconds } = await measure(() => {
       deadline = performance.now() + budget * 1000
       return runtime.runPromise(program)
     })
@@ -327,6 +342,7 @@ const actorScenario = async (
       senders,
       messages: latencies.length,
       seconds,
+      cpuSeconds,
       gcSeconds,
       latencies,
       meanBatch: stats.commands / stats.commits,
@@ -357,6 +373,7 @@ const row = (r: Result, baseline: Result) => {
     r.senders === undefined ? "-" : String(r.senders),
     fmt(r.messages),
     fmt(rate),
+    fmt(r.messages / r.cpuSeconds),
     r === baseline ? "1" : ratio >= 0.1 ? ratio.toFixed(2) : ratio.toExponential(1),
     sorted === undefined ? "-" : fmt(percentile(sorted, 0.5), 2),
     sorted === undefined ? "-" : fmt(percentile(sorted, 0.99), 2),
@@ -366,7 +383,17 @@ const row = (r: Result, baseline: Result) => {
 }
 
 const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
-  const header = ["scenario", "convs", "senders", "msgs", "msgs/s", "x baseline", "p50 ms", "p99 ms"]
+  const header = [
+    "scenario",
+    "convs",
+    "senders",
+    "msgs",
+    "msgs/s",
+    "msgs/CPU-s",
+    "x baseline",
+    "p50 ms",
+    "p99 ms",
+  ]
   header.push("mean batch", "GC %")
   const all = [header, ...rows]
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
