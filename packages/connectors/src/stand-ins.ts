@@ -5,4 +5,5 @@
 export * as InstagramStandIn from "./instagram/StandIn.js"
 export * as StandIn from "./StandIn.js"
 export * as TelegramStandIn from "./telegram/StandIn.js"
+export * as WebhookRequest from "./WebhookRequest.js"
 export * as WhatsAppStandIn from "./whatsapp/StandIn.js"

@@ -235,7 +235,7 @@ export const make = (settings: Settings): Connector => {
           secrets,
         })
         if (response.status < 200 || response.status >= 300)
-          return yield* Effect.flatMap(Meta.graphFailure(name, response, secrets), Effect.fail)
+          return yield* Effect.flip(Meta.graphFailure(name, response, secrets))
         const answer = decodeSendAnswer(response.json)
         if (Option.isNone(answer))
           return yield* ProviderHttp.badResponse(name, response, "{recipient_id, message_id}")
@@ -260,7 +260,7 @@ export const make = (settings: Settings): Connector => {
         secrets,
       })
       if (response.status < 200 || response.status >= 300)
-        return yield* Effect.flatMap(Meta.graphFailure(name, response, secrets), Effect.fail)
+        return yield* Effect.flip(Meta.graphFailure(name, response, secrets))
     }),
   }
 }

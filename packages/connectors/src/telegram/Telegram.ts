@@ -215,7 +215,7 @@ export const make = (settings: Settings): Connector => {
       })
       const okFlag = (response.json as { ok?: unknown } | undefined)?.ok
       if (response.status < 200 || response.status >= 300 || okFlag !== true)
-        return yield* Effect.flatMap(failure(response), Effect.fail)
+        return yield* Effect.flip(failure(response))
       return response
     })
 
