@@ -1,4 +1,5 @@
 import { SystemIdGenerator } from "@chat4all/adapters/system"
+import { HttpSender } from "@chat4all/adapters/webhooks-http"
 import {
   ConversationActor,
   type ConversationStore,
@@ -9,11 +10,13 @@ import {
   type Outbox,
   OutboxRelay,
   type Presence,
+  type WebhookStore,
 } from "@chat4all/domain"
 import { Layer } from "effect"
 import * as RateLimiter from "./http/RateLimiter.js"
 import * as Server from "./http/Server.js"
 import * as Health from "./observability/Health.js"
+import * as WebhookWorker from "./workers/WebhookWorker.js"
 
 /** What a storage choice provides: every port the app uses but the IdGenerator. */
 export type Ports =
@@ -24,6 +27,7 @@ export type Ports =
   | IdentityStore.IdentityStore
   | Presence.Presence
   | Fanout.Fanout
+  | WebhookStore.WebhookStore
 
 /**
  * The engine over a storage layer: the outbox relay (woken by every commit of this node), the
@@ -48,7 +52,9 @@ export const layer = <E, R>(
   storage: Layer.Layer<Ports, E, R>,
   options: { readonly databaseName: string },
 ) => {
-  const edge = Layer.mergeAll(Health.layer(options), RateLimiter.layerConfig).pipe(
+  // Outbound webhooks: the sender (SSRF guard, signing) for the API and the worker that delivers.
+  const webhooks = WebhookWorker.layerConfig.pipe(Layer.provideMerge(HttpSender.layerConfig))
+  const edge = Layer.mergeAll(Health.layer(options), RateLimiter.layerConfig, webhooks).pipe(
     Layer.provideMerge(core(storage)),
   )
   return Server.layer.pipe(Layer.provide(edge))

@@ -4,6 +4,7 @@ import { MessagesApi } from "./api/MessagesApi.js"
 import { OpsApi } from "./api/OpsApi.js"
 import { PresenceApi } from "./api/PresenceApi.js"
 import { SyncApi } from "./api/SyncApi.js"
+import { WebhooksApi } from "./api/WebhooksApi.js"
 import * as OpenApiDocument from "./OpenApiDocument.js"
 
 /** The HTTP API of Chat4All v1 (API.md); `/openapi.json` is generated from these definitions. */
@@ -13,6 +14,7 @@ export class Api extends HttpApi.make("chat4all")
   .add(SyncApi)
   .add(PresenceApi)
   .add(OpsApi)
+  .add(WebhooksApi)
   .annotate(OpenApi.Title, "Chat4All")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

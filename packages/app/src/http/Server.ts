@@ -7,6 +7,7 @@ import { MessagesHandlers } from "./handlers/MessagesHandlers.js"
 import { OpsHandlers } from "./handlers/OpsHandlers.js"
 import { PresenceHandlers } from "./handlers/PresenceHandlers.js"
 import { SyncHandlers } from "./handlers/SyncHandlers.js"
+import { WebhooksHandlers } from "./handlers/WebhooksHandlers.js"
 import * as Middleware from "./Middleware.js"
 import * as Routes from "./Routes.js"
 
@@ -20,7 +21,14 @@ export const routes = Routes.make(Api, extraRoutes)
 
 /** The API with its handlers and authentication. */
 export const ApiLive = HttpApiBuilder.api(Api).pipe(
-  Layer.provide([ConversationsHandlers, MessagesHandlers, SyncHandlers, PresenceHandlers, OpsHandlers]),
+  Layer.provide([
+    ConversationsHandlers,
+    MessagesHandlers,
+    SyncHandlers,
+    PresenceHandlers,
+    OpsHandlers,
+    WebhooksHandlers,
+  ]),
   Layer.provide(Authentication.layer),
 )
 
