@@ -17,9 +17,10 @@ const env = (name: string): string => {
 
 const program = Effect.gen(function* () {
   const store = yield* WebhookStore.WebhookStore
+  // The lease runs until at least `before + C4A_LEASE_MS` (the store reads the clock after this).
+  const before = yield* Clock.currentTimeMillis
   const claimed = yield* store.claim({ limit: 100, leaseMs: Number(env("C4A_LEASE_MS")) })
-  const at = yield* Clock.currentTimeMillis
-  process.stdout.write(`${JSON.stringify({ at, claimed: claimed.map((c) => c.delivery.id) })}\n`)
+  process.stdout.write(`${JSON.stringify({ before, claimed: claimed.map((c) => c.delivery.id) })}\n`)
   // Between claim and send: this is where the process dies.
   return yield* Effect.never
 })
