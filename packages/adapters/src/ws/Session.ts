@@ -1,0 +1,210 @@
+import type { Caller, Ids } from "@chat4all/domain"
+import WebSocket from "ws"
+import { CloseCode, eventFrame } from "./Protocol.js"
+import type { Released } from "./Sequencer.js"
+
+/**
+ * An event on its way to local sessions: serialized once, whatever the number of sessions, and framed
+ * once per distinct cursor (in practice once: the cursor is the tenant's, not the session's).
+ */
+export class RoutedEvent {
+  private json: string | undefined
+  private framed: Buffer | undefined
+
+  constructor(
+    readonly released: Released,
+    private readonly encode: (released: Released) => string,
+  ) {}
+
+  get id(): string {
+    return this.released.event.id
+  }
+
+  get position(): number | undefined {
+    return this.released.event.position
+  }
+
+  get cursor(): string | undefined {
+    return this.released.cursor
+  }
+
+  get eventJson(): string {
+    if (this.json === undefined) this.json = this.encode(this.released)
+    return this.json
+  }
+
+  frame(cursor: string): Buffer {
+    if (cursor === this.released.cursor) {
+      if (this.framed === undefined) this.framed = Buffer.from(eventFrame(this.eventJson, cursor))
+      return this.framed
+    }
+    return Buffer.from(eventFrame(this.eventJson, cursor))
+  }
+}
+
+export interface SessionLimits {
+  /** Unsent bytes a connection may hold before it is closed as a slow consumer (4008). */
+  readonly maxBufferedBytes: number
+  /** Events a session may hold while it replays or starts; beyond it, 4008. */
+  readonly maxPendingEvents: number
+  /** After a close, how long the peer has to answer before the connection is cut. */
+  readonly closeGraceMs: number
+}
+
+export type Phase = "starting" | "replaying" | "live" | "closed"
+
+/** Counters the gateway reports. */
+export interface SessionCounters {
+  framesOut: number
+  bytesOut: number
+  slowConsumers: number
+}
+
+/**
+ * One WebSocket connection of an authenticated user. Plain fields and callbacks rather than a fiber: at
+ * tens of thousands of idle connections per node, each byte per session counts. Events come in already
+ * serialized; sending checks the connection's unsent bytes first, so a slow reader is cut off (4008, it
+ * resumes from its cursor) instead of growing the server's memory.
+ */
+export class Session {
+  phase: Phase = "starting"
+  /** The last cursor sent: where this client resumes. */
+  cursor = "0"
+  /** Live events at or below this log position are already covered by the welcome or the replay. */
+  startPosition: number | undefined
+  /** Ids replayed, to drop their live copies when events carry no position. */
+  replayedIds: Set<string> | undefined
+  private pending: Array<RoutedEvent> | undefined = []
+  missedPongs = 0
+  pingSentAt = 0
+  rttMs: number | undefined
+  /** Token bucket of the per-connection rate limit. */
+  tokens: number
+  tokensAt: number
+  badFrames = 0
+  badFramesSince = 0
+  /** Conversations this session said it is typing in, with when the last start went out. */
+  typing: Map<Ids.ConversationId, number> | undefined
+  /** Sends run one after another, in the order the client sent them. */
+  sendChain: Promise<void> = Promise.resolve()
+  private closeTimer: NodeJS.Timeout | undefined
+  /** Called once when the session ends, by a close of ours or of the peer. */
+  onGone: ((session: Session) => void) | undefined
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly caller: Caller.Caller,
+    readonly connectedAt: number,
+    readonly remoteAddress: string | undefined,
+    readonly expiresAt: number | undefined,
+    private readonly limits: SessionLimits,
+    private readonly counters: SessionCounters,
+    burst: number,
+  ) {
+    this.tokens = burst
+    this.tokensAt = connectedAt
+  }
+
+  get tenantId(): Ids.TenantId {
+    return this.caller.tenantId
+  }
+
+  get userId(): Ids.UserId {
+    return this.caller.userId
+  }
+
+  get open(): boolean {
+    return this.phase !== "closed" && this.ws.readyState === WebSocket.OPEN
+  }
+
+  /** Sends a frame unless the connection already holds too much; then it is closed as a slow consumer. */
+  send(data: Buffer | string): boolean {
+    if (!this.open) return false
+    const length = typeof data === "string" ? Buffer.byteLength(data) : data.length
+    if (this.ws.bufferedAmount + length > this.limits.maxBufferedBytes) {
+      this.counters.slowConsumers++
+      this.close(
+        CloseCode.tryAgainLater,
+        "slow consumer: too much unsent data; reconnect with your last cursor",
+      )
+      return false
+    }
+    this.ws.send(data, { binary: false })
+    this.counters.framesOut++
+    this.counters.bytesOut += length
+    return true
+  }
+
+  /** An event for this session: held while it starts or replays, sent when live. */
+  deliver(event: RoutedEvent): void {
+    if (this.phase === "live") {
+      this.sendEvent(event)
+      return
+    }
+    if (this.phase === "closed" || this.pending === undefined) return
+    this.pending.push(event)
+    if (this.pending.length > this.limits.maxPendingEvents) {
+      this.counters.slowConsumers++
+      this.close(
+        CloseCode.tryAgainLater,
+        "too many events arrived while resuming; reconnect with your last cursor",
+      )
+    }
+  }
+
+  /** Goes live: the events held meanwhile follow, minus those the welcome or replay covered. */
+  goLive(): void {
+    if (this.phase === "closed") return
+    this.phase = "live"
+    const held = this.pending ?? []
+    this.pending = undefined
+    for (const event of held) this.sendEvent(event)
+    this.replayedIds = undefined
+  }
+
+  private sendEvent(event: RoutedEvent): void {
+    const position = event.position
+    if (position !== undefined) {
+      if (this.startPosition !== undefined && position <= this.startPosition) return
+    } else if (this.replayedIds?.has(event.id)) return
+    let cursor = event.cursor ?? this.cursor
+    // A tenant watermark below this session's start (a gap it does not care about) reads as the start.
+    if (
+      this.startPosition !== undefined &&
+      event.cursor !== undefined &&
+      Number(event.cursor) < this.startPosition
+    )
+      cursor = String(this.startPosition)
+    if (this.send(event.frame(cursor))) this.cursor = cursor
+  }
+
+  /** Closes with a code; a peer that does not complete the close within the grace is cut. */
+  close(code: number, reason: string): void {
+    if (this.phase === "closed") return
+    this.phase = "closed"
+    this.pending = undefined
+    this.gone()
+    try {
+      this.ws.close(code, reason.slice(0, 123))
+    } catch {
+      this.ws.terminate()
+    }
+    this.closeTimer = setTimeout(() => this.ws.terminate(), this.limits.closeGraceMs)
+    this.closeTimer.unref()
+  }
+
+  /** The connection is gone (closed by either side). */
+  closed(): void {
+    this.phase = "closed"
+    this.pending = undefined
+    if (this.closeTimer !== undefined) clearTimeout(this.closeTimer)
+    this.gone()
+  }
+
+  private gone() {
+    const onGone = this.onGone
+    this.onGone = undefined
+    onGone?.(this)
+  }
+}
