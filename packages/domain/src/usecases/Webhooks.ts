@@ -18,10 +18,19 @@ import {
   type WebhookSecret,
 } from "../model/Webhook.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
-import { WebhookSender } from "../ports/WebhookSender.js"
+import { type SendOutcome, WebhookSender } from "../ports/WebhookSender.js"
 import { type ClaimedDelivery, WebhookStore } from "../ports/WebhookStore.js"
 import * as WebhookRetry from "../rules/WebhookRetry.js"
 import type { Caller } from "./Caller.js"
+
+/** Where an endpoint is, for logs: scheme, host and port only (a path or query may carry a receiver's token). */
+const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return "(unparsable url)"
+  }
+}
 
 /** Webhooks are managed by the tenant's services and admins; a user token cannot see or change them. */
 const requireManager = (caller: Caller): Effect.Effect<void, Forbidden> =>
@@ -96,7 +105,11 @@ export const createWebhook = (caller: Caller, input: CreateWebhookInput) =>
     const store = yield* WebhookStore
     yield* store.create(endpoint)
     yield* Effect.logInfo("webhook registered").pipe(
-      Effect.annotateLogs({ tenantId: caller.tenantId, webhookId: endpoint.id, url: endpoint.url }),
+      Effect.annotateLogs({
+        tenantId: caller.tenantId,
+        webhookId: endpoint.id,
+        target: originOf(endpoint.url),
+      }),
     )
     return { endpoint, secret } satisfies WithSecret
   })
@@ -212,12 +225,8 @@ export interface DeliverOptions {
   readonly encode: (event: Event) => string
 }
 
-/** The outcome of one send, as the attempt log keeps it and the retry rules read it. */
-const answerOf = (
-  outcome:
-    | { readonly _tag: "Answered"; readonly statusCode: number }
-    | { readonly _tag: "NoAnswer"; readonly error: string },
-): WebhookRetry.Answer =>
+/** What the retry rules read of a send's outcome. */
+const answerOf = (outcome: SendOutcome): WebhookRetry.Answer =>
   outcome._tag === "Answered"
     ? { _tag: "Answered", statusCode: outcome.statusCode }
     : { _tag: "NoAnswer", error: outcome.error }
@@ -232,7 +241,7 @@ export const deliver = (claimed: ClaimedDelivery, options: DeliverOptions) =>
     const store = yield* WebhookStore
     const at = yield* Clock.currentTimeMillis
     const encoded = yield* Effect.either(Effect.try(() => options.encode(claimed.event)))
-    const outcome =
+    const outcome: SendOutcome =
       encoded._tag === "Left"
         ? ({
             _tag: "NoAnswer",
@@ -264,7 +273,7 @@ export const deliver = (claimed: ClaimedDelivery, options: DeliverOptions) =>
       tenantId: claimed.delivery.tenantId,
       webhookId: claimed.delivery.webhookId,
       eventId: claimed.delivery.id,
-      url: claimed.endpoint.url,
+      target: originOf(claimed.endpoint.url),
       outcome: outcome._tag === "Answered" ? String(outcome.statusCode) : outcome.error,
     }
     if (!moved)
