@@ -110,7 +110,9 @@ describe("chat4all serve (embedded PostgreSQL on disk)", () => {
 
   it("starts, serves the walk-through, and shuts down cleanly on SIGTERM", async () => {
     const dataDir = tempDir()
-    const env = { ...process.env, DATA_DIR: dataDir, PORT: "0", CHAT4ALL_JWT_SECRET: "", LOG_LEVEL: "Info" }
+    // This test is about the embedded default: CI's DATABASE_URL must not reach the child.
+    const { DATABASE_URL: _server, ...inherited } = process.env
+    const env = { ...inherited, DATA_DIR: dataDir, PORT: "0", CHAT4ALL_JWT_SECRET: "", LOG_LEVEL: "Info" }
     const server = spawn(process.execPath, ["--import", "tsx", cli, "serve"], { cwd: root, env })
     child = server
     let stderr = ""
