@@ -4,6 +4,7 @@ import {
   type ConnectorFactory,
   InboundEvent,
   Instagram,
+  type SendReceipt,
   Telegram,
   WhatsApp,
 } from "@chat4all/connectors"
@@ -149,6 +150,22 @@ const mutants: ReadonlyArray<readonly [string, string, Mutate]> = [
     "ignores the enabled flag",
     "when disabled",
     (c) => ({ ...c, capabilities: { ...c.capabilities, enabled: true } }),
+  ],
+  [
+    "returns the previous send's reference",
+    "sends concurrently",
+    (c) => {
+      let last: SendReceipt | undefined
+      return {
+        ...c,
+        send: (d) =>
+          Effect.map(c.send(d), (receipt) => {
+            const answer = last ?? receipt
+            last = receipt
+            return answer
+          }),
+      }
+    },
   ],
   [
     "normalizes nothing",

@@ -96,6 +96,20 @@ describe("Telegram", () => {
       }),
     )
 
+    it.scopedLive("calls a 200 that is not a Bot API answer a bad response, not retryable", () =>
+      Effect.gen(function* () {
+        const result = yield* sendAgainst(
+          Telegram.factory,
+          settings,
+          () => ({ status: 200, body: "<html>captive portal</html>" }),
+          "1",
+        )
+        const error = Either.flip(result).pipe(Either.getOrThrow)
+        assert.strictEqual(error.reason, "bad_response")
+        assert.isFalse(error.retryable)
+      }),
+    )
+
     it.scopedLive("says where a group migrated to", () =>
       Effect.gen(function* () {
         const result = yield* sendAgainst(

@@ -214,9 +214,11 @@ export const make = (settings: Settings): Connector => {
         secrets,
       })
       const okFlag = (response.json as { ok?: unknown } | undefined)?.ok
-      if (response.status < 200 || response.status >= 300 || okFlag !== true)
-        return yield* Effect.flip(failure(response))
-      return response
+      const success = response.status >= 200 && response.status < 300
+      if (success && okFlag === true) return response
+      if (success && okFlag !== false)
+        return yield* ProviderHttp.badResponse(name, response, "{ok: true, result} or {ok: false, ...}")
+      return yield* Effect.flip(failure(response))
     })
 
   return {
