@@ -108,29 +108,32 @@ export const make = Effect.gen(function* () {
         : null
     return transaction(
       sql,
-      Effect.gen(function* () {
-        const inserted = yield* sql`
-            INSERT INTO conversations
+      [
+        sql`INSERT INTO conversations
               (tenant_id, id, type, title, metadata, created_at, updated_at, last_seq, direct_key)
             VALUES (${conversation.tenantId}, ${conversation.id}, ${conversation.type}, ${conversation.title ?? null},
                     ${JSON.stringify(conversation.metadata)}::jsonb, ${conversation.createdAt},
                     ${conversation.updatedAt}, ${conversation.lastSeq}, ${directKey})
             ON CONFLICT DO NOTHING
-            RETURNING id`
-        if (inserted.length === 0) {
-          // The same create again (same id), or the pair already has its direct conversation.
-          const existing = yield* find(
-            directKey === null
-              ? sql`tenant_id = ${conversation.tenantId} AND id = ${conversation.id}`
-              : sql`tenant_id = ${conversation.tenantId} AND (id = ${conversation.id} OR direct_key = ${directKey})`,
-          )
-          if (Option.isSome(existing)) return final<Created>({ conversation: existing.value, created: false })
-          return yield* new CreateRace({ conversationId: conversation.id })
-        }
-        const members = conversation.members
-        const last: Array<Statement.Statement<unknown>> = []
-        if (members.length > 0)
-          last.push(sql`
+            RETURNING id`,
+      ],
+      ([inserted]) =>
+        Effect.gen(function* () {
+          if (inserted === undefined || inserted.length === 0) {
+            // The same create again (same id), or the pair already has its direct conversation.
+            const existing = yield* find(
+              directKey === null
+                ? sql`tenant_id = ${conversation.tenantId} AND id = ${conversation.id}`
+                : sql`tenant_id = ${conversation.tenantId} AND (id = ${conversation.id} OR direct_key = ${directKey})`,
+            )
+            if (Option.isSome(existing))
+              return final<Created>({ conversation: existing.value, created: false })
+            return yield* new CreateRace({ conversationId: conversation.id })
+          }
+          const members = conversation.members
+          const last: Array<Statement.Statement<unknown>> = []
+          if (members.length > 0)
+            last.push(sql`
               INSERT INTO members
                 (tenant_id, conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord)
               SELECT ${conversation.tenantId}, ${conversation.id}, m.user_id, m.role, m.joined_at, m.read_seq,
@@ -139,10 +142,10 @@ export const make = Effect.gen(function* () {
                           ${members.map((m) => m.joinedAt)}::bigint[], ${members.map((m) => m.readSeq)}::int[],
                           ${members.map((m) => m.deliveredSeq)}::int[])
                    WITH ORDINALITY AS m(user_id, role, joined_at, read_seq, delivered_seq, ord)`)
-        const append = Events.appendStatement(sql, conversation.tenantId, [event])
-        if (append !== undefined) last.push(append)
-        return final<Created>({ conversation, created: true }, last)
-      }),
+          const append = Events.appendStatement(sql, conversation.tenantId, [event])
+          if (append !== undefined) last.push(append)
+          return final<Created>({ conversation, created: true }, last)
+        }),
     ).pipe(
       retryTransient("ConversationStore.create"),
       Effect.catchTag("CreateRace", (race) =>
@@ -215,47 +218,50 @@ export const make = Effect.gen(function* () {
       }
     }).pipe(unavailable("ConversationStore.listForUser"), Effect.withSpan("ConversationStore.listForUser"))
 
-  /** Loads, in one statement, every row the decider needs besides the conversation row itself. */
-  const loadSlice = (
+  /** One statement for every row the decider needs besides the conversation row itself. */
+  const sliceStatement = (tenantId: string, conversationId: string, needs: ConversationDecider.Needs) => {
+    const parts = [
+      sql`SELECT 'member' AS kind, row_to_json(x) AS row FROM (
+            SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord FROM members
+            WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}) x`,
+    ]
+    const withs = []
+    if (needs.keys.length > 0) {
+      withs.push(sql`keyed AS (
+        SELECT ${messageCols} FROM messages
+        WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
+          AND (sender_id, client_message_id) IN (
+            SELECT * FROM unnest(${needs.keys.map((k) => k.senderId)}::text[],
+                                 ${needs.keys.map((k) => k.clientMessageId)}::text[])))`)
+      parts.push(sql`SELECT 'keyed', row_to_json(keyed) FROM keyed`)
+      // A replay answers the original with its status as of now.
+      parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
+        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+        WHERE tenant_id = ${tenantId} AND message_id IN (SELECT id FROM keyed)) d`)
+    }
+    if (needs.messageIds.length > 0)
+      parts.push(sql`SELECT 'byId', row_to_json(x) FROM (
+        SELECT ${messageCols} FROM messages WHERE tenant_id = ${tenantId} AND id = ANY(${needs.messageIds}::text[])) x`)
+    if (needs.deliveries.length > 0)
+      parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
+        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+        WHERE tenant_id = ${tenantId} AND (message_id, user_id, channel) IN (
+          SELECT * FROM unnest(${needs.deliveries.map((d) => d.messageId)}::text[],
+                               ${needs.deliveries.map((d) => d.userId)}::text[],
+                               ${needs.deliveries.map((d) => d.channel)}::text[]))) d`)
+    return sql`
+      ${withs.length === 0 ? sql`` : sql`WITH ${sql.csv(withs)}`}
+      ${sql.join(" UNION ALL ", false)(parts)}`
+  }
+
+  /** The decider's state from the locked conversation row and the rows of `sliceStatement`. */
+  const decodeSlice = (
     row: ConversationRow,
-    needs: ConversationDecider.Needs,
-  ): Effect.Effect<Slice, SqlError | Errors.StoreUnavailable> =>
-    Effect.gen(function* () {
-      const tenantId = row.tenant_id
+    rows: ReadonlyArray<SliceRow>,
+  ): Effect.Effect<Slice, Errors.StoreUnavailable> =>
+    Effect.suspend(() => {
       const conversationId = row.id
-      const parts = [
-        sql`SELECT 'member' AS kind, row_to_json(x) AS row FROM (
-              SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord FROM members
-              WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}) x`,
-      ]
-      const withs = []
-      if (needs.keys.length > 0) {
-        withs.push(sql`keyed AS (
-          SELECT ${messageCols} FROM messages
-          WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
-            AND (sender_id, client_message_id) IN (
-              SELECT * FROM unnest(${needs.keys.map((k) => k.senderId)}::text[],
-                                   ${needs.keys.map((k) => k.clientMessageId)}::text[])))`)
-        parts.push(sql`SELECT 'keyed', row_to_json(keyed) FROM keyed`)
-        // A replay answers the original with its status as of now.
-        parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
-          SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
-          WHERE tenant_id = ${tenantId} AND message_id IN (SELECT id FROM keyed)) d`)
-      }
-      if (needs.messageIds.length > 0)
-        parts.push(sql`SELECT 'byId', row_to_json(x) FROM (
-          SELECT ${messageCols} FROM messages WHERE tenant_id = ${tenantId} AND id = ANY(${needs.messageIds}::text[])) x`)
-      if (needs.deliveries.length > 0)
-        parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
-          SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
-          WHERE tenant_id = ${tenantId} AND (message_id, user_id, channel) IN (
-            SELECT * FROM unnest(${needs.deliveries.map((d) => d.messageId)}::text[],
-                                 ${needs.deliveries.map((d) => d.userId)}::text[],
-                                 ${needs.deliveries.map((d) => d.channel)}::text[]))) d`)
-      const rows = yield* sql<SliceRow>`
-        ${withs.length === 0 ? sql`` : sql`WITH ${sql.csv(withs)}`}
-        ${sql.join(" UNION ALL ", false)(parts)}`
-      return yield* decodeRows("ConversationStore.commit", () => {
+      return decodeRows("ConversationStore.commit", () => {
         const memberList = rows
           .filter((r) => r.kind === "member")
           .map((r) => r.row)
@@ -398,23 +404,28 @@ export const make = Effect.gen(function* () {
   ) =>
     transaction(
       sql,
-      Effect.gen(function* () {
-        // The lock orders every writer of this conversation, on this node and any other.
-        const [row] = yield* sql<ConversationRow>`
-          SELECT ${conversationCols} FROM conversations
-          WHERE tenant_id = ${tenantId} AND id = ${conversationId}
-          FOR UPDATE`
-        if (row === undefined) return yield* new Errors.ConversationNotFound({ conversationId })
-        const slice = yield* loadSlice(row, ConversationDecider.needs(commands))
-        const decision = ConversationDecider.decideBatch(slice.state, commands)
-        // What the batch changed, then its events and outbox rows, sent with the COMMIT.
-        const last: Array<Statement.Statement<unknown>> = []
-        const changed = changes(slice, decision.state.conversation, decision.events)
-        if (changed.length > 0) last.push(sql`WITH ${sql.csv(changed)} SELECT 1`)
-        const append = Events.appendStatement(sql, tenantId, decision.events)
-        if (append !== undefined) last.push(append)
-        return final(decision.outcomes, last)
-      }),
+      [
+        // The lock orders every writer of this conversation, on this node and any other; the slice is
+        // read by the next statement, with a snapshot taken once the lock is held.
+        sql`SELECT ${conversationCols} FROM conversations
+            WHERE tenant_id = ${tenantId} AND id = ${conversationId}
+            FOR UPDATE`,
+        sliceStatement(tenantId, conversationId, ConversationDecider.needs(commands)),
+      ],
+      ([locked, sliceRows]) =>
+        Effect.gen(function* () {
+          const row = locked?.[0] as unknown as ConversationRow | undefined
+          if (row === undefined) return yield* new Errors.ConversationNotFound({ conversationId })
+          const slice = yield* decodeSlice(row, (sliceRows ?? []) as unknown as ReadonlyArray<SliceRow>)
+          const decision = ConversationDecider.decideBatch(slice.state, commands)
+          // What the batch changed, then its events and outbox rows, sent with the COMMIT.
+          const last: Array<Statement.Statement<unknown>> = []
+          const changed = changes(slice, decision.state.conversation, decision.events)
+          if (changed.length > 0) last.push(sql`WITH ${sql.csv(changed)} SELECT 1`)
+          const append = Events.appendStatement(sql, tenantId, decision.events)
+          if (append !== undefined) last.push(append)
+          return final(decision.outcomes, last)
+        }),
     )
 
   const commit: Service["commit"] = (tenantId, conversationId, commands) =>

@@ -56,33 +56,46 @@ export const final = <A>(value: A, last: ReadonlyArray<Statement.Statement<unkno
   last,
 ]
 
+/** The rows of each statement of a multi-statement simple query, whatever node-postgres answered. */
+const rowsOf = (result: ReadonlyArray<unknown>, statements: number): ReadonlyArray<ReadonlyArray<Row>> =>
+  statements === 1 ? [result as ReadonlyArray<Row>] : (result as ReadonlyArray<ReadonlyArray<Row>>)
+
+export type Row = Record<string, unknown>
+
 /**
- * Runs `body` in a transaction and then, in one round trip, the statements it hands back followed by
- * COMMIT. Two reasons not to use `sql.withTransaction`:
+ * A transaction in two round trips: BEGIN with the statements `first` (which read what the body needs),
+ * then the statements the body hands back with the COMMIT. Two reasons not to use `sql.withTransaction`:
  *
- * - the last statements of a commit take the tenant's event head row, whose lock serialises the
- *   tenant's commits: sent together with COMMIT, it is held while PostgreSQL executes and commits, never
- *   while a result travels to this process and the next statement back;
+ * - fewer round trips: each costs the node process far more than the statement costs the server, and the
+ *   last statements of a commit take the tenant's event head row, whose lock serialises the tenant's
+ *   commits: sent together with COMMIT, that lock is held while PostgreSQL executes and commits, never
+ *   while a result travels to this process and the next statement comes back;
  * - `withTransaction` turns a failed COMMIT into a defect, and a COMMIT can fail for ordinary reasons (a
  *   serialization failure under stricter isolation, a lost connection): here it is a SqlError, which the
  *   caller retries or reports.
  *
- * Inside a transaction the caller already opened, it runs as a savepoint of that one and the final
- * statements run in it (the caller's COMMIT is the commit).
+ * The statements of one round trip run one after the other, each with its own snapshot under read
+ * committed: a statement after a `SELECT ... FOR UPDATE` sees what the transaction it waited for wrote.
+ * Statements in between (inside `body`) run on the transaction's connection as usual.
+ *
+ * Inside a transaction the caller already opened, it runs as a savepoint of that one, statement by
+ * statement (the caller's COMMIT is the commit).
  */
 export const transaction = <A, E, R>(
   sql: PgClient.PgClient,
-  body: Effect.Effect<Final<A>, E, R>,
+  first: ReadonlyArray<Statement.Statement<unknown>>,
+  body: (rows: ReadonlyArray<ReadonlyArray<Row>>) => Effect.Effect<Final<A>, E, R>,
 ): Effect.Effect<A, E | SqlError, R> =>
   Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
     Option.isSome(outer)
       ? sql.withTransaction(
-          Effect.flatMap(body, ([value, last]) =>
-            Effect.as(
-              Effect.forEach(last, (s) => s, { discard: true }),
-              value,
-            ),
-          ),
+          Effect.gen(function* () {
+            const rows: Array<ReadonlyArray<Row>> = []
+            for (const statement of first) rows.push((yield* statement) as ReadonlyArray<Row>)
+            const [value, last] = yield* body(rows)
+            for (const statement of last) yield* statement
+            return value
+          }),
         )
       : Effect.uninterruptibleMask((restore) =>
           Effect.scoped(
@@ -95,18 +108,26 @@ export const transaction = <A, E, R>(
                     Effect.logWarning(`PostgreSQL: ROLLBACK failed: ${error.message}`, error),
                   ),
                 )
-              yield* conn.executeUnprepared("BEGIN", [], undefined)
+              const opening = ["BEGIN", ...first.map(inline)].join(";\n")
               const exit = yield* Effect.exit(
-                restore(Effect.provideService(body, SqlClient.TransactionConnection, [conn, 0] as const)),
+                restore(
+                  Effect.flatMap(conn.executeUnprepared(opening, [], undefined), (result) =>
+                    Effect.provideService(
+                      body(rowsOf(result, first.length + 1).slice(1)),
+                      SqlClient.TransactionConnection,
+                      [conn, 0] as const,
+                    ),
+                  ),
+                ),
               )
               if (Exit.isFailure(exit)) {
                 yield* rollback
                 return yield* Effect.failCause(exit.cause)
               }
               const [value, last] = exit.value
-              const text = [...last.map(inline), "COMMIT"].join(";\n")
+              const closing = [...last.map(inline), "COMMIT"].join(";\n")
               // A failed statement leaves the transaction aborted (and skips the COMMIT): roll it back.
-              yield* Effect.tapError(conn.executeUnprepared(text, [], undefined), () => rollback)
+              yield* Effect.tapError(conn.executeUnprepared(closing, [], undefined), () => rollback)
               return value
             }),
           ),
