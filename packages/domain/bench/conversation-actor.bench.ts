@@ -16,10 +16,13 @@
  * `mean batch` is commands per `ConversationStore.commit`, counted by a wrapper around the memory store (no
  * domain code changes): it shows how far group commit batches. `GC %` is the share of the scenario's wall time
  * spent in garbage collection (perf_hooks "gc" entries). `msgs/CPU-s` divides by the process's CPU time instead
- * of wall time, which holds up better than msgs/s when other processes share the cores.
+ * of wall time, which holds up better than msgs/s when other processes share the cores; `x baseline` compares
+ * msgs/CPU-s with the baseline's.
  */
 import os from "node:os"
 import { PerformanceObserver, performance } from "node:perf_hooks"
+import v8 from "node:v8"
+import vm from "node:vm"
 import { storageLayer } from "@chat4all/adapters/memory"
 import {
   Caller,
@@ -78,9 +81,14 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMillis += entry.duration
 }).observe({ entryTypes: ["gc"] })
 
+// A full collection before each scenario, so none pays for the garbage of the one before it.
+v8.setFlagsFromString("--expose-gc")
+const collectGarbage = vm.runInNewContext("gc") as () => void
+
 /** Runs `body` and measures its wall time and the GC time inside it (GC entries arrive a little late). */
 const measure = async <A>(body: () => A | Promise<A>) => {
-  await new Promise((resolve) => setImmediate(resolve))
+  collectGarbage()
+  await new Promise((resolve) => setTimeout(resolve, 50))
   const gc0 = gcMillis
   const cpu0 = process.cpuUsage()
   const started = performance.now()
@@ -365,7 +373,8 @@ const fmt = (n: number | undefined, digits = 0) =>
 
 const row = (r: Result, baseline: Result) => {
   const rate = r.messages / r.seconds
-  const ratio = rate / (baseline.messages / baseline.seconds)
+  // Compared per CPU-second: wall-clock ratios move with whatever else the machine is running.
+  const ratio = r.messages / r.cpuSeconds / (baseline.messages / baseline.cpuSeconds)
   const sorted = r.latencies === undefined ? undefined : [...r.latencies].sort((a, b) => a - b)
   return [
     r.scenario,
