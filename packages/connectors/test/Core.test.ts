@@ -12,7 +12,11 @@ import {
   WebhookRequest,
   WhatsApp,
 } from "@chat4all/connectors"
+import * as InstagramEntry from "@chat4all/connectors/instagram"
+import * as StandIns from "@chat4all/connectors/stand-ins"
+import * as TelegramEntry from "@chat4all/connectors/telegram"
 import { Conformance } from "@chat4all/connectors/testing"
+import * as WhatsAppEntry from "@chat4all/connectors/whatsapp"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Metric, Redacted, Schema } from "effect"
 import { build, fixedProvider } from "./support.js"
@@ -195,6 +199,19 @@ describe("ConnectorSettings", () => {
       assert.isTrue(rebuilt.capabilities.enabled, "stored settings build the connector again")
     }),
   )
+})
+
+describe("package entry points", () => {
+  it("expose the same modules as the root", () => {
+    assert.strictEqual(WhatsAppEntry.factory, WhatsApp.factory)
+    assert.strictEqual(TelegramEntry.factory, Telegram.factory)
+    assert.strictEqual(
+      InstagramEntry.factory,
+      Registry.builtIn.find((f) => f.name === "instagram"),
+    )
+    assert.isDefined(StandIns.WhatsAppStandIn.make)
+    assert.isFunction(StandIns.StandIn.listen)
+  })
 })
 
 describe("Registry", () => {

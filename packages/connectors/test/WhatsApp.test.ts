@@ -165,6 +165,25 @@ describe("WhatsApp", () => {
       }),
     )
 
+    it.scopedLive("does not repeat the code when Graph's message starts with it", () =>
+      Effect.gen(function* () {
+        const result = yield* sendAgainst(
+          WhatsApp.factory,
+          settings,
+          graphError(400, {
+            code: 131056,
+            message: "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+          }),
+          "5511999990000",
+        )
+        const error = Either.flip(result).pipe(Either.getOrThrow)
+        assert.strictEqual(
+          error.detail,
+          "(#131056) (Business Account, Consumer Account) pair rate limit hit [fbtrace_id AbC]",
+        )
+      }),
+    )
+
     it.scopedLive("reads Retry-After as an HTTP date", () =>
       Effect.gen(function* () {
         const at = new Date(Date.now() + 120_000).toUTCString()

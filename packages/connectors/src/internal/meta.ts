@@ -63,7 +63,8 @@ export const graphFailure = (
     const details = error.error_data?.details
     const detail = ProviderHttp.scrub(
       [
-        code === undefined
+        // Graph messages often start with "(#<code>)" already.
+        code === undefined || error.message?.startsWith(`(#${code})`) === true
           ? undefined
           : `(#${code}${error.error_subcode === undefined ? "" : `/${error.error_subcode}`})`,
         error.message ?? error.type ?? "error",

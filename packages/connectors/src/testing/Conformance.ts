@@ -764,8 +764,8 @@ export const context = (
   standIn: Effect.Effect<StandIn.StandIn, unknown, Scope.Scope>,
   runs = 25,
 ): Effect.Effect<Context, unknown, Scope.Scope> =>
-  Effect.map(standIn, (s) => {
-    if (s.provider !== factory.name)
-      throw new Error(`the stand-in is for ${s.provider}, the factory builds ${factory.name}`)
-    return { factory, standIn: s, runs }
-  })
+  Effect.flatMap(standIn, (s) =>
+    s.provider === factory.name
+      ? Effect.succeed({ factory, standIn: s, runs })
+      : Effect.dieMessage(`the stand-in is for ${s.provider}, but the factory builds ${factory.name}`),
+  )
