@@ -16,6 +16,7 @@ import { Layer } from "effect"
 import * as RateLimiter from "./http/RateLimiter.js"
 import * as Server from "./http/Server.js"
 import * as Health from "./observability/Health.js"
+import { Realtime } from "./realtime/index.js"
 import * as WebhookWorker from "./workers/WebhookWorker.js"
 
 /** What a storage choice provides: every port the app uses but the IdGenerator. */
@@ -57,5 +58,6 @@ export const layer = <E, R>(
   const edge = Layer.mergeAll(Health.layer(options), RateLimiter.layerConfig, webhooks).pipe(
     Layer.provideMerge(core(storage)),
   )
-  return Server.layer.pipe(Layer.provide(edge))
+  // The WebSocket gateway (/v1/ws) beside the HTTP API, on the same engine and rate limiter.
+  return Layer.merge(Server.layer, Realtime.layer).pipe(Layer.provide(edge))
 }

@@ -1,10 +1,10 @@
-import { createServer } from "node:http"
 import { HttpServer } from "@effect/platform"
-import { NodeContext, NodeHttpServer } from "@effect/platform-node"
+import { NodeContext } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import * as App from "./App.js"
 import * as Jwt from "./auth/Jwt.js"
 import * as AppConfig from "./config.js"
+import { RealtimeHttpServer, Transport } from "./realtime/index.js"
 import type { Storage } from "./Storage.js"
 
 export * as Storage from "./Storage.js"
@@ -25,6 +25,7 @@ const banner = (description: string) =>
         `  API docs:     ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
         `  health:       ${url}/health   metrics: ${url}/metrics`,
         `  storage:      ${description}`,
+        `  realtime:     ${url.replace(/^http/, "ws")}/v1/ws   (fanout: ${yield* Transport.description})`,
         `  ${tokens}`,
         "  stop:         Ctrl-C (SIGINT) or SIGTERM",
         "",
@@ -38,8 +39,10 @@ export const serve = <E, R>(storage: Storage<E, R>) =>
   Effect.gen(function* () {
     const port = yield* AppConfig.port
     const host = yield* AppConfig.host
-    const http = NodeHttpServer.layer(createServer, { port, host })
-    const app = App.layer(storage.layer, storage).pipe(
+    // The HTTP server routes /v1/ws upgrades to the gateway; the transport (NATS when NATS_URL is set)
+    // replaces the storage's in-process fanout and presence.
+    const http = RealtimeHttpServer.layer({ port, host })
+    const app = App.layer(Layer.merge(storage.layer, Transport.layerConfig), storage).pipe(
       Layer.provideMerge(Layer.mergeAll(http, Jwt.layerConfig)),
       Layer.provide(NodeContext.layer),
     )
