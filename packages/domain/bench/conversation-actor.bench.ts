@@ -408,7 +408,8 @@ const table = (rows: ReadonlyArray<ReadonlyArray<string>>) => {
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)))
   const line = (r: ReadonlyArray<string>) =>
     `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`
-  const rule = `|${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w + 1)}` : `${"-".repeat(w + 1)}:`)).join("|")}|`
+  // The delimiter row as biome formats Markdown, so the table pastes into docs/benchmarks.md unchanged.
+  const rule = `| ${widths.map((w, i) => (i === 0 ? `:${"-".repeat(w - 1)}` : `${"-".repeat(w - 1)}:`)).join(" | ")} |`
   return [line(header), rule, ...rows.map(line)].join("\n")
 }
 
