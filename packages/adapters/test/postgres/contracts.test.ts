@@ -1,4 +1,4 @@
-import { storageSuites } from "@chat4all/domain/testing"
+import { eventPositionsSuite, storageSuites } from "@chat4all/domain/testing"
 import { afterAll, describe } from "vitest"
 import { embeddedClient, noticeSkip, realClient, shared, skipReal, storage } from "./support.js"
 
@@ -9,8 +9,10 @@ noticeSkip("postgres contracts")
 const embedded = await shared(storage(embeddedClient))
 afterAll(embedded.release)
 storageSuites("embedded PGlite", embedded.layer)
+eventPositionsSuite("embedded PGlite", embedded.layer)
 
 // A real server: a fresh schema per suite, dropped afterwards.
 describe.skipIf(skipReal)("real PostgreSQL", () => {
   storageSuites("PostgreSQL", storage(realClient()))
+  eventPositionsSuite("PostgreSQL", storage(realClient()))
 })

@@ -80,7 +80,10 @@ export const appendStatement = (
   `
 }
 
-/** An event from its row: message.created gets its message back with the status it was created with. */
+/**
+ * An event from its row, at its position in the tenant's log: message.created gets its message back with
+ * the status it was created with.
+ */
 export const toEvent = (row: EventRow): Event.Event => {
   const envelope = {
     id: row.id,
@@ -88,6 +91,8 @@ export const toEvent = (row: EventRow): Event.Event => {
     conversationId: row.conversation_id,
     type: row.type,
     at: millis(row.at),
+    // Events read back carry their place in the tenant's log (the realtime edge resumes and reorders by it).
+    position: Number(row.position),
   }
   if (row.type !== "message.created") return decodeEvent({ ...envelope, data: row.data })
   const m = row.message
