@@ -9,6 +9,7 @@ import {
 import { Cause, Effect, Metric, Option } from "effect"
 import { maxBodyBytes } from "../config.js"
 import { httpInFlight, recordRequest } from "../observability/Metrics.js"
+import * as DecodeIssues from "./DecodeIssues.js"
 import * as Problem from "./Problem.js"
 import type { RouteTable } from "./Routes.js"
 
@@ -41,15 +42,6 @@ const screenBody = (request: HttpServerRequest.HttpServerRequest): Option.Option
   return Option.none()
 }
 
-/** `["members", 0]` as `members[0]`; the empty path is the body itself. */
-const fieldOf = (path: ReadonlyArray<PropertyKey>): string =>
-  path.length === 0
-    ? "body"
-    : path.reduce<string>(
-        (out, p) => (typeof p === "number" ? `${out}[${p}]` : out === "" ? String(p) : `${out}.${String(p)}`),
-        "",
-      )
-
 /** The problem for a request that failed in the router, its middleware or its handler. */
 const problemOf = (
   cause: Cause.Cause<unknown>,
@@ -61,12 +53,8 @@ const problemOf = (
     const error = failure.value
     if (error instanceof Problem.Problem) return Effect.succeed(error)
     if (error instanceof HttpApiError.HttpApiDecodeError) {
-      const issue = error.issues[0]
-      return Effect.succeed(
-        issue === undefined
-          ? Problem.invalidRequest("body", error.message)
-          : Problem.invalidRequest(fieldOf(issue.path), issue.message),
-      )
+      const { field, message } = DecodeIssues.describe(error.issues, error.message)
+      return Effect.succeed(Problem.invalidRequest(field, message))
     }
     if (error instanceof HttpServerError.RouteNotFound) {
       const pathname = new URL(request.url, "http://localhost").pathname

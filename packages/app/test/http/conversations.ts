@@ -160,7 +160,9 @@ eachBackend("conversations over HTTP", (server) => {
     const before = await server().request("GET", "/v1/conversations", { token: tokens.alice })
     const post = (body: unknown) =>
       server().request("POST", "/v1/conversations", { token: tokens.alice, body })
-    expectProblem(await post({ type: "channel", members: [] }), 400, "invalid_request", "type")
+    const badType = await post({ type: "channel", members: [] })
+    expectProblem(badType, 400, "invalid_request", "type")
+    expect(badType.body.detail).toBe('type: Expected "direct" or "group", actual "channel"')
     expectProblem(await post({ type: "group", members: "bob" }), 400, "invalid_request", "members")
     expectProblem(await post({ type: "group", members: ["bad id!"] }), 400, "invalid_request", "members[0]")
     expectProblem(await post({ type: "group" }), 400, "invalid_request", "members")
