@@ -30,5 +30,6 @@ export const storageLayer = Layer.mergeAll(
 
 /** Every port in memory but the IdGenerator (see `@chat4all/adapters/system`): for tests and embedding. */
 export const layer = Layer.mergeAll(storageLayer, MemoryPresence.layer, MemoryFanout.layer)
+export * as MemoryConnectorStores from "./MemoryConnectorStores.js"
 export * as MemoryFileStore from "./MemoryFileStore.js"
 export * as MemoryWebhookStore from "./MemoryWebhookStore.js"

@@ -3,6 +3,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Schedule } from "effect"
 import { isSqlState } from "./internal/errors.js"
+import * as PgConnectorStores from "./PgConnectorStores.js"
 import * as PgFileStore from "./PgFileStore.js"
 import * as PgWebhookStore from "./PgWebhookStore.js"
 
@@ -138,6 +139,7 @@ export const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient.
   "0001_initial": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(initial)),
   "0002_files": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgFileStore.migration)),
   "0003_webhooks": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgWebhookStore.migration)),
+  "0004_connectors": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgConnectorStores.migration)),
 }
 
 /** The table that records applied migrations. */

@@ -1,5 +1,6 @@
 export * as EmbeddedPostgres from "./EmbeddedPostgres.js"
 export * as Migrations from "./Migrations.js"
+export * as PgConnectorStores from "./PgConnectorStores.js"
 export * as PgConversationStore from "./PgConversationStore.js"
 export * as PgEventLog from "./PgEventLog.js"
 export * as PgFileStore from "./PgFileStore.js"

@@ -2,6 +2,7 @@
  * The contract test kit: one suite per port, which every adapter runs against itself. Suites use vitest
  * and @effect/vitest, so this entry point is for test files only.
  */
+export * from "./ConnectorStoresSuite.js"
 export * from "./ConversationStoreSuite.js"
 export * from "./EventLogSuite.js"
 export * from "./EventPositionsSuite.js"
