@@ -65,7 +65,7 @@ const persist = (
         message,
       )
       tenant.history.set(message.id, [
-        new Delivery.StatusTransition({ messageId: message.id, status: "sent", at: message.createdAt }),
+        new Delivery.StatusTransition({ messageId: message.id, status: "sent", at: message.createdAt }, true),
       ])
     } else if (event.type === "message.status" && event.data.userId !== undefined && event.data.channel) {
       const { messageId, userId, channel, status, detail } = event.data
@@ -76,7 +76,7 @@ const persist = (
       }
       records.set(
         ConversationDecider.deliveryKey(messageId, userId, channel),
-        new Delivery.DeliveryRecord({ messageId, userId, channel, status, updatedAt: event.at }),
+        new Delivery.DeliveryRecord({ messageId, userId, channel, status, updatedAt: event.at }, true),
       )
       tenant.history.get(messageId)?.push(
         new Delivery.StatusTransition({

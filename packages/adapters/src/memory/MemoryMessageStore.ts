@@ -16,7 +16,7 @@ export const withStatus = (
 ): Message.Message => {
   const records = [...(tenant.deliveries.get(message.id)?.values() ?? [])]
   const status = MessageStatus.aggregate(message, conversation?.members ?? [], records)
-  return status === message.status ? message : new MessageModule.Message({ ...message, status })
+  return status === message.status ? message : new MessageModule.Message({ ...message, status }, true)
 }
 
 export const make = Effect.gen(function* () {

@@ -1,4 +1,15 @@
-import { Cause, Deferred, type Duration, Effect, type Either, Queue, RcMap, type Scope } from "effect"
+import {
+  Cause,
+  Clock,
+  Deferred,
+  Duration,
+  Effect,
+  type Either,
+  Fiber,
+  Queue,
+  Schedule,
+  type Scope,
+} from "effect"
 
 /**
  * Keyed single-writer actors on Effect fibers: one mailbox and one fiber per key, started by the first
@@ -30,6 +41,14 @@ export interface KeyedActorsOptions<Req, A, E, R> {
     key: string,
     requests: ReadonlyArray<Req>,
   ) => Effect.Effect<ReadonlyArray<Either.Either<A, E>>, E, R>
+}
+
+interface Entry<Req, A, E> {
+  readonly mailbox: Queue.Queue<Envelope<Req, A, E>>
+  /** Callers waiting for an answer: an actor with callers is never passivated. */
+  callers: number
+  lastActive: number
+  fiber: Fiber.RuntimeFiber<never, never> | undefined
 }
 
 interface Envelope<Req, A, E> {
@@ -87,31 +106,95 @@ export const make = <Req, A, E, R>(
           Effect.provide(context),
         )
 
-    const actors = yield* RcMap.make({
-      lookup: (key: string) =>
-        Effect.gen(function* () {
-          const mailbox = yield* Queue.bounded<Envelope<Req, A, E>>(options.mailboxCapacity)
-          yield* Effect.addFinalizer(() => Queue.shutdown(mailbox))
-          yield* Queue.takeBetween(mailbox, 1, options.maxBatch).pipe(
-            Effect.flatMap((chunk) => run(key, Array.from(chunk))),
-            Effect.forever,
-            Effect.forkScoped,
-          )
-          return mailbox
-        }),
-      idleTimeToLive: options.idleTimeToLive,
-    })
+    const scope = yield* Effect.scope
+    const entries = new Map<string, Entry<Req, A, E>>()
+    const idleMs = Duration.toMillis(options.idleTimeToLive)
 
-    const ask = (key: string, request: Req): Effect.Effect<A, E> =>
-      Effect.scoped(
-        Effect.gen(function* () {
-          // Holding the reference until the answer keeps the actor alive while it works for us.
-          const mailbox = yield* RcMap.get(actors, key)
-          const reply = yield* Deferred.make<A, E>()
-          yield* Queue.offer(mailbox, { request, reply })
-          return yield* Deferred.await(reply)
-        }),
+    /**
+     * The entry of `key`, started if need be, with one more caller counted in. Lookup, start and count
+     * happen in one synchronous step, so passivation can never remove an entry a caller is about to use.
+     * (A plain map with a count is much cheaper per call than an RcMap, whose `get` needs a Scope.)
+     */
+    const enter = (key: string) =>
+      Effect.sync(() => {
+        let entry = entries.get(key)
+        const fresh = entry === undefined
+        if (entry === undefined) {
+          entry = {
+            mailbox: Effect.runSync(Queue.bounded<Envelope<Req, A, E>>(options.mailboxCapacity)),
+            callers: 0,
+            lastActive: 0,
+            fiber: undefined,
+          }
+          entries.set(key, entry)
+        }
+        entry.callers++
+        return { entry, fresh }
+      })
+
+    const start = (key: string, entry: Entry<Req, A, E>) =>
+      Queue.takeBetween(entry.mailbox, 1, options.maxBatch).pipe(
+        Effect.flatMap((chunk) => run(key, Array.from(chunk))),
+        Effect.forever,
+        // Started from an uninterruptible region (see `acquire`): the loop itself must stay interruptible.
+        Effect.interruptible,
+        Effect.forkIn(scope),
+        Effect.tap((fiber) =>
+          Effect.sync(() => {
+            entry.fiber = fiber
+          }),
+        ),
       )
 
-    return { ask, active: RcMap.keys(actors) }
+    const leave = (entry: Entry<Req, A, E>) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        entry.callers--
+        entry.lastActive = now
+      })
+
+    /** Stops the actors nobody has called for `idleTimeToLive`; checked a few times per idle period. */
+    const passivate = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const idle: Array<Entry<Req, A, E>> = []
+      for (const [key, entry] of entries)
+        if (entry.callers === 0 && now - entry.lastActive >= idleMs) {
+          entries.delete(key)
+          idle.push(entry)
+        }
+      yield* Effect.forEach(
+        idle,
+        (entry) =>
+          Queue.shutdown(entry.mailbox).pipe(
+            Effect.zipRight(entry.fiber ? Fiber.interrupt(entry.fiber) : Effect.void),
+          ),
+        { discard: true },
+      )
+    })
+    yield* passivate.pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, Math.floor(idleMs / 4))))),
+      Effect.forkIn(scope),
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.forEach(entries.values(), (entry) => Queue.shutdown(entry.mailbox), { discard: true }),
+    )
+
+    /** The entry, with its fiber running; uninterruptible so no entry is ever left without its fiber. */
+    const acquire = (key: string) =>
+      Effect.uninterruptible(
+        Effect.flatMap(enter(key), ({ entry, fresh }) =>
+          fresh ? Effect.as(start(key, entry), entry) : Effect.succeed(entry),
+        ),
+      )
+
+    const ask = (key: string, request: Req): Effect.Effect<A, E> =>
+      Effect.acquireUseRelease(
+        acquire(key),
+        (entry) =>
+          Effect.flatMap(Deferred.make<A, E>(), (reply) =>
+            Queue.offer(entry.mailbox, { request, reply }).pipe(Effect.zipRight(Deferred.await(reply))),
+          ),
+        leave,
+      )
+
+    return { ask, active: Effect.sync(() => [...entries.keys()]) }
   })

@@ -90,8 +90,9 @@ export type EventType = Event["type"]
 
 /** The same event at a position of its tenant's log (see `position` on the envelope). */
 export const withPosition = <E extends Event>(event: E, position: number): E => {
-  const make = event.constructor as new (props: E) => E
-  return new make({ ...event, position })
+  const make = event.constructor as new (props: E, disableValidation: boolean) => E
+  // The event was valid and a position is a positive integer by construction: no need to validate again.
+  return new make({ ...event, position }, true)
 }
 
 /** The EventLog cursor just after an event that has a position. */

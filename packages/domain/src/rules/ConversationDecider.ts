@@ -25,6 +25,14 @@ import * as DeliveryState from "./DeliveryState.js"
 import { advanceHorizon } from "./Horizons.js"
 
 /**
+ * Schema classes validate on construction. Everything built below comes from values that were already
+ * validated (a decoded command, a stored state), so the decider constructs with validation off: in
+ * effect 3.22 a class whose fields hold other classes recompiles its validator on every `new`, which
+ * cost more than the rest of a send put together.
+ */
+const trusted = true
+
+/**
  * The slice of a conversation a batch of commands needs: the conversation with its members and
  * `lastSeq`, and only the messages and delivery records those commands touch. Stores load it (inside
  * their transaction), the decider decides, and stores persist the events.
@@ -110,28 +118,34 @@ export const decide = (
               }),
             )
       }
-      const message = new Message({
-        id: command.messageId,
-        tenantId: conversation.tenantId,
-        conversationId: conversation.id,
-        seq: conversation.lastSeq + 1,
-        senderId: draft.senderId,
-        clientMessageId: draft.clientMessageId,
-        content: draft.content,
-        ...(draft.replyTo === undefined ? {} : { replyTo: draft.replyTo }),
-        channels: draft.channels,
-        metadata: draft.metadata,
-        createdAt: command.stamp.at,
-        status: "sent",
-      })
+      const message = new Message(
+        {
+          id: command.messageId,
+          tenantId: conversation.tenantId,
+          conversationId: conversation.id,
+          seq: conversation.lastSeq + 1,
+          senderId: draft.senderId,
+          clientMessageId: draft.clientMessageId,
+          content: draft.content,
+          ...(draft.replyTo === undefined ? {} : { replyTo: draft.replyTo }),
+          channels: draft.channels,
+          metadata: draft.metadata,
+          createdAt: command.stamp.at,
+          status: "sent",
+        },
+        trusted,
+      )
       return Either.right({
         result: Result.Sent({ message, replayed: false }),
         events: [
-          new MessageCreated({
-            ...envelope(state, command.stamp),
-            type: "message.created",
-            data: { message },
-          }),
+          new MessageCreated(
+            {
+              ...envelope(state, command.stamp),
+              type: "message.created",
+              data: { message },
+            },
+            trusted,
+          ),
         ],
       })
     }
@@ -152,8 +166,11 @@ export const decide = (
       const data = { userId: command.userId, seq: command.seq }
       const event =
         command.kind === "read"
-          ? new ReceiptRead({ ...envelope(state, command.stamp), type: "receipt.read", data })
-          : new ReceiptDelivered({ ...envelope(state, command.stamp), type: "receipt.delivered", data })
+          ? new ReceiptRead({ ...envelope(state, command.stamp), type: "receipt.read", data }, trusted)
+          : new ReceiptDelivered(
+              { ...envelope(state, command.stamp), type: "receipt.delivered", data },
+              trusted,
+            )
       return Either.right({
         result: Result.ReceiptRecorded({ member: next, changed: true }),
         events: [event],
@@ -179,34 +196,43 @@ export const decide = (
         // Stale or a repeat: nothing moves, nothing is published, and the history does not grow.
         const record =
           current ??
-          new DeliveryRecord({
-            messageId: command.messageId,
-            userId: command.userId,
-            channel: command.channel,
-            status: command.status,
-            updatedAt: command.stamp.at,
-          })
+          new DeliveryRecord(
+            {
+              messageId: command.messageId,
+              userId: command.userId,
+              channel: command.channel,
+              status: command.status,
+              updatedAt: command.stamp.at,
+            },
+            trusted,
+          )
         return Either.right({ result: Result.DeliveryRecorded({ record, applied: false }), events: [] })
       }
-      const record = new DeliveryRecord({
-        messageId: command.messageId,
-        userId: command.userId,
-        channel: command.channel,
-        status: next,
-        updatedAt: command.stamp.at,
-      })
-      const event = new MessageStatusChanged({
-        ...envelope(state, command.stamp),
-        type: "message.status",
-        data: {
-          messageId: message.id,
-          seq: message.seq,
-          status: next,
+      const record = new DeliveryRecord(
+        {
+          messageId: command.messageId,
           userId: command.userId,
           channel: command.channel,
-          ...(command.detail === undefined ? {} : { detail: command.detail }),
+          status: next,
+          updatedAt: command.stamp.at,
         },
-      })
+        trusted,
+      )
+      const event = new MessageStatusChanged(
+        {
+          ...envelope(state, command.stamp),
+          type: "message.status",
+          data: {
+            messageId: message.id,
+            seq: message.seq,
+            status: next,
+            userId: command.userId,
+            channel: command.channel,
+            ...(command.detail === undefined ? {} : { detail: command.detail }),
+          },
+        },
+        trusted,
+      )
       return Either.right({ result: Result.DeliveryRecorded({ record, applied: true }), events: [event] })
     }
     case "AddMember": {
@@ -217,22 +243,28 @@ export const decide = (
         return Either.left(
           new InvalidRequest({ field: "userId", message: "a direct conversation has exactly two members" }),
         )
-      const member = new Member({
-        userId: command.userId,
-        role: command.role,
-        joinedAt: command.stamp.at,
-        // A new member has nothing to catch up on: history before joining is not unread for them.
-        readSeq: conversation.lastSeq,
-        deliveredSeq: conversation.lastSeq,
-      })
+      const member = new Member(
+        {
+          userId: command.userId,
+          role: command.role,
+          joinedAt: command.stamp.at,
+          // A new member has nothing to catch up on: history before joining is not unread for them.
+          readSeq: conversation.lastSeq,
+          deliveredSeq: conversation.lastSeq,
+        },
+        trusted,
+      )
       return Either.right({
         result: Result.MemberAdded({ member, added: true }),
         events: [
-          new MemberAdded({
-            ...envelope(state, command.stamp),
-            type: "member.added",
-            data: { userId: command.userId, role: command.role },
-          }),
+          new MemberAdded(
+            {
+              ...envelope(state, command.stamp),
+              type: "member.added",
+              data: { userId: command.userId, role: command.role },
+            },
+            trusted,
+          ),
         ],
       })
     }
@@ -249,37 +281,49 @@ export const decide = (
       return Either.right({
         result: Result.MemberRemoved({ userId: command.userId, removed: true }),
         events: [
-          new MemberRemoved({
-            ...envelope(state, command.stamp),
-            type: "member.removed",
-            data: { userId: command.userId },
-          }),
+          new MemberRemoved(
+            {
+              ...envelope(state, command.stamp),
+              type: "member.removed",
+              data: { userId: command.userId },
+            },
+            trusted,
+          ),
         ],
       })
     }
   }
 }
 
-const withConversation = (state: ConversationState, patch: Partial<Conversation>): Conversation =>
-  new ConversationClass({ ...state.conversation, ...patch })
+/** The decider's working copy: the same shape as the state, with maps it may write. */
+interface WorkingState {
+  conversation: Conversation
+  readonly byKey: Map<string, Message>
+  readonly byId: Map<MessageId, Message>
+  readonly deliveries: Map<string, DeliveryRecord>
+}
 
-/** Applies one event to the state. Stores persist the same events; the two must agree. */
-export const evolve = (state: ConversationState, event: Event): ConversationState => {
+const workingCopy = (state: ConversationState): WorkingState => ({
+  conversation: state.conversation,
+  byKey: new Map(state.byKey),
+  byId: new Map(state.byId),
+  deliveries: new Map(state.deliveries),
+})
+
+const patchConversation = (state: WorkingState, patch: Partial<Conversation>) => {
+  state.conversation = new ConversationClass({ ...state.conversation, ...patch }, trusted)
+}
+
+/** Applies one event to a working copy, in place: a batch pays one copy of the state, not one per event. */
+const apply = (state: WorkingState, event: Event): void => {
   const conversation = state.conversation
   switch (event.type) {
     case "message.created": {
       const message = event.data.message
-      const byKey = new Map(state.byKey).set(
-        idempotencyKey(message.senderId, message.clientMessageId),
-        message,
-      )
-      const byId = new Map(state.byId).set(message.id, message)
-      return {
-        ...state,
-        conversation: withConversation(state, { lastSeq: message.seq, updatedAt: event.at }),
-        byKey,
-        byId,
-      }
+      state.byKey.set(idempotencyKey(message.senderId, message.clientMessageId), message)
+      state.byId.set(message.id, message)
+      patchConversation(state, { lastSeq: message.seq, updatedAt: event.at })
+      return
     }
     case "receipt.delivered":
     case "receipt.read": {
@@ -287,45 +331,50 @@ export const evolve = (state: ConversationState, event: Event): ConversationStat
       const members = conversation.members.map((m) =>
         m.userId === event.data.userId ? (advanceHorizon(m, kind, event.data.seq) ?? m) : m,
       )
-      return { ...state, conversation: withConversation(state, { members }) }
+      patchConversation(state, { members })
+      return
     }
     case "message.status": {
       const { messageId, userId, channel, status } = event.data
-      if (userId === undefined || channel === undefined) return state
-      const record = new DeliveryRecord({ messageId, userId, channel, status, updatedAt: event.at })
-      return {
-        ...state,
-        deliveries: new Map(state.deliveries).set(deliveryKey(messageId, userId, channel), record),
-      }
+      if (userId === undefined || channel === undefined) return
+      state.deliveries.set(
+        deliveryKey(messageId, userId, channel),
+        new DeliveryRecord({ messageId, userId, channel, status, updatedAt: event.at }, trusted),
+      )
+      return
     }
     case "member.added": {
-      const member = new Member({
-        userId: event.data.userId,
-        role: event.data.role,
-        joinedAt: event.at,
-        readSeq: conversation.lastSeq,
-        deliveredSeq: conversation.lastSeq,
-      })
-      return {
-        ...state,
-        conversation: withConversation(state, {
-          members: [...conversation.members, member],
-          updatedAt: event.at,
-        }),
-      }
+      const member = new Member(
+        {
+          userId: event.data.userId,
+          role: event.data.role,
+          joinedAt: event.at,
+          readSeq: conversation.lastSeq,
+          deliveredSeq: conversation.lastSeq,
+        },
+        trusted,
+      )
+      patchConversation(state, { members: [...conversation.members, member], updatedAt: event.at })
+      return
     }
     case "member.removed":
-      return {
-        ...state,
-        conversation: withConversation(state, {
-          members: conversation.members.filter((m) => m.userId !== event.data.userId),
-          updatedAt: event.at,
-        }),
-      }
+      patchConversation(state, {
+        members: conversation.members.filter((m) => m.userId !== event.data.userId),
+        updatedAt: event.at,
+      })
+      return
     case "conversation.created":
     case "conversation.updated":
-      return { ...state, conversation: event.data.conversation }
+      state.conversation = event.data.conversation
+      return
   }
+}
+
+/** Applies one event to the state. Stores persist the same events; the two must agree. */
+export const evolve = (state: ConversationState, event: Event): ConversationState => {
+  const next = workingCopy(state)
+  apply(next, event)
+  return next
 }
 
 export interface BatchDecision {
@@ -342,7 +391,7 @@ export const decideBatch = (
   initial: ConversationState,
   commands: ReadonlyArray<ConversationCommand>,
 ): BatchDecision => {
-  let state = initial
+  const state = workingCopy(initial)
   const outcomes: Array<Either.Either<CommandResult, CommandError>> = []
   const events: Array<Event> = []
   for (const command of commands) {
@@ -352,7 +401,7 @@ export const decideBatch = (
       continue
     }
     for (const event of decision.right.events) {
-      state = evolve(state, event)
+      apply(state, event)
       events.push(event)
     }
     outcomes.push(Either.right(decision.right.result))

@@ -1,4 +1,4 @@
-import { Effect, Option } from "effect"
+import { Effect, Either, Option, ParseResult, Schema } from "effect"
 import { ConversationActor } from "../actor/ConversationActor.js"
 import type { Content } from "../model/Content.js"
 import type { Metadata } from "../model/Conversation.js"
@@ -13,6 +13,29 @@ import { readableConversation, readableMessage } from "./Access.js"
 import type { Caller } from "./Caller.js"
 import { checkFileContent, shareFileContent } from "./Files.js"
 import { stamp } from "./Stamp.js"
+
+/**
+ * Checks a draft against its schema with a validator compiled once: `new MessageDraft(...)` would compile
+ * one per call (effect 3.22 does so for classes whose fields hold classes), the dearest step of a send.
+ */
+const draftValidator = Schema.validateEither(Schema.Struct(MessageDraft.fields))
+const validateDraft = (fields: ConstructorParameters<typeof MessageDraft>[0]) =>
+  Either.match(draftValidator(fields), {
+    onLeft: (error) =>
+      Effect.fail(
+        new InvalidRequest({
+          field: fieldOf(error),
+          message: ParseResult.TreeFormatter.formatErrorSync(error),
+        }),
+      ),
+    onRight: (valid) => Effect.succeed(new MessageDraft(valid, true)),
+  })
+
+/** The first path segment the schema complained about, for `invalid_request` errors that name the field. */
+const fieldOf = (error: ParseResult.ParseError): string => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  return issue?.path.map(String).join(".") || "message"
+}
 
 export interface SendMessageInput {
   readonly clientMessageId: ClientMessageId
@@ -40,7 +63,7 @@ export const sendMessage = (caller: Caller, conversationId: ConversationId, inpu
           message: `no message ${input.replyTo} in this conversation`,
         })
     }
-    const draft = new MessageDraft({
+    const draft = yield* validateDraft({
       senderId: caller.userId,
       clientMessageId: input.clientMessageId,
       content: input.content,
