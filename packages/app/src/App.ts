@@ -5,6 +5,7 @@ import {
   type ConversationStore,
   type EventLog,
   type Fanout,
+  type FileStore,
   type IdentityStore,
   type MessageStore,
   type Outbox,
@@ -13,6 +14,7 @@ import {
   type WebhookStore,
 } from "@chat4all/domain"
 import { Layer } from "effect"
+import * as Files from "./files/index.js"
 import * as RateLimiter from "./http/RateLimiter.js"
 import * as Server from "./http/Server.js"
 import * as Health from "./observability/Health.js"
@@ -28,6 +30,7 @@ export type Ports =
   | IdentityStore.IdentityStore
   | Presence.Presence
   | Fanout.Fanout
+  | FileStore.FileStore
   | WebhookStore.WebhookStore
 
 /**
@@ -59,5 +62,5 @@ export const layer = <E, R>(
     Layer.provideMerge(core(storage)),
   )
   // The WebSocket gateway (/v1/ws) beside the HTTP API, on the same engine and rate limiter.
-  return Layer.merge(Server.layer, Realtime.layer).pipe(Layer.provide(edge))
+  return Layer.merge(Server.layer, Realtime.layer).pipe(Layer.provide(Files.layer), Layer.provide(edge))
 }

@@ -1,6 +1,6 @@
 import * as Path from "node:path"
 import * as Memory from "@chat4all/adapters/memory"
-import { Migrations, PgWebhookStore, PostgresStore } from "@chat4all/adapters/postgres"
+import { Migrations, PgFileStore, PgWebhookStore, PostgresStore } from "@chat4all/adapters/postgres"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Redacted } from "effect"
@@ -22,7 +22,7 @@ const inProcess = Layer.merge(Memory.MemoryPresence.layer, Memory.MemoryFanout.l
 
 /** Every port in memory: nothing survives a restart. For tests and trying things out. */
 export const memory: Storage = {
-  layer: Layer.merge(Memory.layer, Memory.MemoryWebhookStore.layer),
+  layer: Layer.mergeAll(Memory.layer, Memory.MemoryWebhookStore.layer, Memory.MemoryFileStore.layer),
   databaseName: "memory",
   description: "in memory (nothing is kept across restarts)",
   migrate: Effect.logInfo("storage is in memory: there is nothing to migrate"),
@@ -33,7 +33,7 @@ export const postgres = <E>(
   client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>,
   description: string,
 ): Storage<E | PostgresStore.StartupError> => ({
-  layer: Layer.mergeAll(PostgresStore.layerMigrated, PgWebhookStore.layer, inProcess).pipe(
+  layer: Layer.mergeAll(PostgresStore.layerMigrated, PgWebhookStore.layer, PgFileStore.layer, inProcess).pipe(
     Layer.provide(client),
   ),
   databaseName: "database",

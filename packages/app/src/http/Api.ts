@@ -1,4 +1,5 @@
 import { HttpApi, OpenApi } from "@effect/platform"
+import { FileContentApi, FilesApi, TusApi } from "../files/FilesApi.js"
 import { ConversationsApi } from "./api/ConversationsApi.js"
 import { MessagesApi } from "./api/MessagesApi.js"
 import { OpsApi } from "./api/OpsApi.js"
@@ -14,6 +15,9 @@ export class Api extends HttpApi.make("chat4all")
   .add(SyncApi)
   .add(PresenceApi)
   .add(OpsApi)
+  .add(TusApi)
+  .add(FilesApi)
+  .add(FileContentApi)
   .add(WebhooksApi)
   .annotate(OpenApi.Title, "Chat4All")
   .annotate(OpenApi.Version, "1.0.0")

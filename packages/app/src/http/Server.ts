@@ -1,5 +1,6 @@
 import { HttpApiBuilder, HttpApiSwagger } from "@effect/platform"
 import { Layer } from "effect"
+import * as Files from "../files/index.js"
 import { Api } from "./Api.js"
 import * as Authentication from "./Authentication.js"
 import { ConversationsHandlers } from "./handlers/ConversationsHandlers.js"
@@ -29,6 +30,7 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
     OpsHandlers,
     WebhooksHandlers,
   ]),
+  Layer.provide(Files.handlers),
   Layer.provide(Authentication.layer),
 )
 
