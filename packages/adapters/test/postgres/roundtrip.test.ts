@@ -36,12 +36,14 @@ const metadata = {
 }
 
 describe("SQL literals", () => {
-  it("quotes strings, arrays and nulls so that PostgreSQL reads back the same value", () => {
+  it("quotes strings, arrays and nulls the way PostgreSQL reads them", () => {
     assert.strictEqual(literal(null), "NULL")
     assert.strictEqual(literal("it's"), "'it''s'")
     assert.strictEqual(literal("a\\b"), " E'a\\\\b'")
     assert.strictEqual(literal(42), "'42'")
-    assert.strictEqual(literal(["a", null, 'q"uote']), String.raw` E'{"a",NULL,"q\\"uote"}'`)
+    assert.strictEqual(literal(["a", null, 'q"uote', "b\\'"]), String.raw`ARRAY['a',NULL,'q"uote', E'b\\''']`)
+    assert.strictEqual(literal([1, 2]), "ARRAY['1','2']")
+    assert.strictEqual(literal([]), "ARRAY[]")
     assert.throws(() => literal({ not: "supported" }))
     assert.throws(() => literal(Number.NaN))
   })

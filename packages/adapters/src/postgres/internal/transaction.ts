@@ -5,18 +5,6 @@ import type { PgClient } from "@effect/sql-pg"
 import { Effect, Exit, Option } from "effect"
 import pg from "pg"
 
-/** A PostgreSQL array literal (`{"a",NULL,"b"}`) of strings, numbers and nulls. */
-const arrayLiteral = (values: ReadonlyArray<unknown>): string =>
-  `{${values
-    .map((v) =>
-      v === null || v === undefined
-        ? "NULL"
-        : Array.isArray(v)
-          ? arrayLiteral(v)
-          : `"${scalarText(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`,
-    )
-    .join(",")}}`
-
 const scalarText = (value: unknown): string => {
   switch (typeof value) {
     case "string":
@@ -32,11 +20,17 @@ const scalarText = (value: unknown): string => {
   }
 }
 
-/** The SQL literal of a statement parameter: NULL, or a quoted string (`E'...'` when it has backslashes). */
+/**
+ * The SQL literal of a statement parameter: NULL, a quoted string (`E'...'` when it has backslashes), or
+ * for an array the constructor `ARRAY[...]` of such literals, each element quoted once. Every array this
+ * adapter inlines is followed by a cast (`::text[]`), which also types an empty one.
+ */
 export const literal = (value: unknown): string =>
   value === null || value === undefined
     ? "NULL"
-    : pg.escapeLiteral(Array.isArray(value) ? arrayLiteral(value) : scalarText(value))
+    : Array.isArray(value)
+      ? `ARRAY[${value.map(literal).join(",")}]`
+      : pg.escapeLiteral(scalarText(value))
 
 /**
  * The text of a statement with its parameters written in as literals, for the simple query protocol,
