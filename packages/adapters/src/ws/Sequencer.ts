@@ -21,8 +21,13 @@ export interface SequencerOptions {
   readonly maxHeld: number
 }
 
+/**
+ * The reorder window outlasts the outbox relay's lease (10 s) and poll: an event held back by a relay
+ * that died is claimed again by another within that time, so a node crash delays a tenant's live events
+ * (in order) rather than reordering them. Gaps between relays that are alive last milliseconds.
+ */
 export const defaultSequencerOptions: SequencerOptions = {
-  reorderWindowMs: 2_000,
+  reorderWindowMs: 12_000,
   giveUpMs: 60_000,
   maxHeld: 10_000,
 }
