@@ -456,7 +456,7 @@ const main = async () => {
   if (memory !== undefined) results.push(memory)
 
   if (TARGETS.has("embedded") && EMBEDDED_SECONDS > 0) {
-    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "chat4all-bench-"))
+    const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "chat4all-store-bench-"))
     try {
       const embedded = await Effect.runPromise(
         runActor(
