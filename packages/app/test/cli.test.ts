@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
+import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Effect } from "effect"
@@ -17,6 +18,14 @@ const run = (args: ReadonlyArray<string>, env: Record<string, string>) =>
     env: { ...process.env, LOG_LEVEL: "Warning", ...env },
     encoding: "utf8",
     timeout: 60_000,
+  })
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = Net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as Net.AddressInfo
+      probe.close(() => resolve(port))
+    })
   })
 
 const dirs: Array<string> = []
@@ -108,15 +117,39 @@ describe("chat4all serve (embedded PostgreSQL on disk)", () => {
     if (child?.exitCode === null) child.kill("SIGKILL")
   })
 
-  it("starts, serves the walk-through, and shuts down cleanly on SIGTERM", async () => {
+  it("starts (503 starting until ready, never a hang), serves the walk-through, stops on SIGTERM despite open requests", async () => {
     const dataDir = tempDir()
+    const port = await freePort()
     // This test is about the embedded default: CI's DATABASE_URL must not reach the child.
     const { DATABASE_URL: _server, ...inherited } = process.env
-    const env = { ...inherited, DATA_DIR: dataDir, PORT: "0", CHAT4ALL_JWT_SECRET: "", LOG_LEVEL: "Info" }
+    const env = {
+      ...inherited,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      CHAT4ALL_JWT_SECRET: "",
+      LOG_LEVEL: "Info",
+    }
     const server = spawn(process.execPath, ["--import", "tsx", cli, "serve"], { cwd: root, env })
     child = server
     let stderr = ""
     let stdout = ""
+    // While it starts, every answer is 503 `starting` (or the port is not bound yet); nothing hangs. (The
+    // event loop may stall for seconds while PGlite initialises, hence the long timeout.)
+    const early: Array<number | string> = []
+    let polling = true
+    const poller = (async () => {
+      while (polling) {
+        const outcome = await fetch(`http://127.0.0.1:${port}/health/live`, {
+          signal: AbortSignal.timeout(45_000),
+        }).then(
+          async (r) => (r.status === 503 ? `503 ${((await r.json()) as { code: string }).code}` : r.status),
+          (error: Error) => (error.name === "TimeoutError" ? "hung" : "refused"),
+        )
+        early.push(outcome)
+        if (outcome === 200) return
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    })()
     server.stdout?.on("data", (chunk) => {
       stdout += chunk
     })
@@ -135,6 +168,10 @@ describe("chat4all serve (embedded PostgreSQL on disk)", () => {
       })
       server.on("exit", (code) => reject(new Error(`serve exited with ${code}:\n${stderr}\n${stdout}`)))
     })
+    await poller
+    polling = false
+    expect(early.filter((outcome) => outcome !== "refused"), JSON.stringify(early)).not.toContain("hung")
+    for (const outcome of early) expect([200, "refused", "503 starting"]).toContain(outcome)
     expect(stderr).toContain("embedded PostgreSQL (PGlite)")
     expect(stderr).toContain("token --tenant acme --user alice")
     const token = run(["token", "--tenant", "acme", "--user", "alice"], {
@@ -161,9 +198,26 @@ describe("chat4all serve (embedded PostgreSQL on disk)", () => {
     expect(list.items[0]?.lastMessage.content.text).toBe("Hello, Bob!")
     expect(Fs.existsSync(Path.join(dataDir, "postgres.lock"))).toBe(true)
 
+    // A long-poll in flight and a client that never finishes its request must not hold the shutdown.
+    const cursor = ((await (await fetch(`${url}/v1/sync`, { headers })).json()) as { nextCursor: string })
+      .nextCursor
+    const longPoll = fetch(`${url}/v1/sync?since=${encodeURIComponent(cursor)}&timeoutMs=30000`, {
+      headers,
+    }).then(
+      (r) => r.status,
+      () => "cut",
+    )
+    const stuck = Net.connect(port, "127.0.0.1")
+    stuck.on("error", () => {})
+    stuck.write("POST /v1/conversations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+    await new Promise((resolve) => setTimeout(resolve, 300))
     const exit = new Promise<number | null>((resolve) => server.on("exit", (code) => resolve(code)))
+    const stopping = Date.now()
     server.kill("SIGTERM")
     expect(await exit).toBe(0)
+    expect(Date.now() - stopping).toBeLessThan(15_000)
+    expect(["cut", 200]).toContain(await longPoll)
+    stuck.destroy()
     expect(Fs.existsSync(Path.join(dataDir, "postgres.lock"))).toBe(false)
     for (const line of stdout.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow()
     expect(stdout).toContain("shutting down")
