@@ -1,5 +1,6 @@
 import {
   Cause,
+  Chunk,
   Context,
   Deferred,
   Effect,
@@ -257,8 +258,9 @@ export const appendUpload = <E>(
       const key = blobKeyOf(file.id)
       let seen = 0
       const data = chunk.data.pipe(
-        Stream.mapEffect((bytes) => {
-          seen += bytes.length
+        // Counted a chunk at a time, which keeps the stream's chunks whole for the store's vectored writes.
+        Stream.mapChunksEffect((bytes) => {
+          seen += Chunk.reduce(bytes, 0, (n, b) => n + b.length)
           return seen > remaining ? Effect.fail(tooLarge(`at least ${seen}`)) : Effect.succeed(bytes)
         }),
         Stream.interruptWhen(lock.released),
