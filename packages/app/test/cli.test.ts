@@ -170,7 +170,10 @@ describe("chat4all serve (embedded PostgreSQL on disk)", () => {
     })
     await poller
     polling = false
-    expect(early.filter((outcome) => outcome !== "refused"), JSON.stringify(early)).not.toContain("hung")
+    expect(
+      early.filter((outcome) => outcome !== "refused"),
+      JSON.stringify(early),
+    ).not.toContain("hung")
     for (const outcome of early) expect([200, "refused", "503 starting"]).toContain(outcome)
     expect(stderr).toContain("embedded PostgreSQL (PGlite)")
     expect(stderr).toContain("token --tenant acme --user alice")
