@@ -148,6 +148,9 @@ export type Requirements =
 
 const userKey = (tenantId: string, userId: string) => `${tenantId}\u0000${userId}`
 
+/** Sends a session may queue before it is cut off (their order is kept, so they run one at a time). */
+const maxSendsInFlight = 256
+
 /** The bearer token of an upgrade request: the Authorization header, else `?access_token=`. */
 export const tokenOf = (request: IncomingMessage, url: URL): string | undefined => {
   const header = request.headers.authorization
@@ -164,9 +167,12 @@ const positionOf = (cursor: string): number | undefined =>
 /** A domain error (or anything else) as the `{ code, message }` of a failed reply. */
 const failureOf = (error: unknown): CommandFailure => {
   if (error !== null && typeof error === "object") {
-    const e = error as { code?: unknown; message?: unknown; _tag?: unknown }
-    if (typeof e.code === "string")
-      return { code: e.code, message: typeof e.message === "string" && e.message !== "" ? e.message : e.code }
+    const e = error as { code?: unknown; message?: unknown; field?: unknown }
+    if (typeof e.code === "string") {
+      const message = typeof e.message === "string" && e.message !== "" ? e.message : e.code
+      // Validation errors name the field, as the HTTP API's problems do.
+      return { code: e.code, message: typeof e.field === "string" ? `${e.field}: ${message}` : message }
+    }
   }
   return { code: "internal_error", message: "the command failed on the server" }
 }
@@ -563,7 +569,19 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
             const sent = yield* Messages.sendMessage(caller, conversationId, input)
             return hooks.encodeMessage(sent.message)
           })
-          session.sendChain = session.sendChain.then(() => run(session, id, effect))
+          if (session.sendsInFlight >= maxSendsInFlight) {
+            session.close(
+              Protocol.CloseCode.tryAgainLater,
+              `more than ${maxSendsInFlight} sends waiting for an answer; reconnect and send again`,
+            )
+            return
+          }
+          session.sendsInFlight++
+          session.sendChain = session.sendChain.then(() =>
+            run(session, id, effect).then(() => {
+              session.sendsInFlight--
+            }),
+          )
           return
         }
         case "ack":
@@ -744,10 +762,14 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
     yield* Queue.takeBetween(events, 1, 4096).pipe(
       Effect.flatMap((chunk) =>
         Effect.sync(() => {
-          for (const event of chunk) onEvent(event)
+          for (const event of chunk)
+            try {
+              onEvent(event)
+            } catch (defect) {
+              runFork(Effect.logError(`ws: routing event ${event.id} (${event.type}) failed`, defect))
+            }
         }),
       ),
-      Effect.catchAllDefect((defect) => Effect.logError("ws: routing an event failed", defect)),
       Effect.forever,
       Effect.forkScoped,
     )
@@ -756,10 +778,14 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
     yield* Queue.takeBetween(signalQueue, 1, 4096).pipe(
       Effect.flatMap((chunk) =>
         Effect.sync(() => {
-          for (const signal of chunk) onSignal(signal)
+          for (const signal of chunk)
+            try {
+              onSignal(signal)
+            } catch (defect) {
+              runFork(Effect.logError(`ws: routing a ${signal._tag} signal failed`, defect))
+            }
         }),
       ),
-      Effect.catchAllDefect((defect) => Effect.logError("ws: routing a signal failed", defect)),
       Effect.forever,
       Effect.forkScoped,
     )

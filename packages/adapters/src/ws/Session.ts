@@ -53,6 +53,9 @@ export interface SessionLimits {
 
 export type Phase = "starting" | "replaying" | "live" | "closed"
 
+/** The start of every session's chain of sends (one shared promise, not one per idle session). */
+const idle: Promise<void> = Promise.resolve()
+
 /** Counters the gateway reports. */
 export interface SessionCounters {
   framesOut: number
@@ -86,7 +89,8 @@ export class Session {
   /** Conversations this session said it is typing in, with when the last start went out. */
   typing: Map<Ids.ConversationId, number> | undefined
   /** Sends run one after another, in the order the client sent them. */
-  sendChain: Promise<void> = Promise.resolve()
+  sendChain: Promise<void> = idle
+  sendsInFlight = 0
   private closeTimer: NodeJS.Timeout | undefined
   /** Called once when the session ends, by a close of ours or of the peer. */
   onGone: ((session: Session) => void) | undefined

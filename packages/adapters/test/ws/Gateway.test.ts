@@ -155,6 +155,13 @@ describe("WebSocket gateway", () => {
         content: { type: "system", text: "x" },
       })
       expect(system).toMatchObject({ ok: false, error: { code: "forbidden" } })
+      const replyTo = await ann.request({
+        ...frame,
+        clientMessageId: "k3",
+        replyTo: "1700000000000-00000000-0000-4000-8000-000000000000",
+      })
+      expect(replyTo).toMatchObject({ ok: false, error: { code: "invalid_request" } })
+      expect((replyTo.error as { message: string }).message).toMatch(/^replyTo: /)
       await ann.close()
     })
 
