@@ -16,7 +16,7 @@ interface Received {
 
 /** A webhook receiver: a real HTTP server on loopback answering each request with `answer(n)`. */
 const receivers: Array<Http.Server> = []
-const receiver = async (answer: (index: number) => number = () => 204) => {
+const receiver = async (answer: (index: number) => number | "hang" = () => 204) => {
   const received: Array<Received> = []
   const server = Http.createServer((req, res) => {
     let body = ""
@@ -31,7 +31,8 @@ const receiver = async (answer: (index: number) => number = () => 204) => {
         body,
         at: Date.now(),
       })
-      res.writeHead(answer(received.length - 1)).end()
+      const status = answer(received.length - 1)
+      if (status !== "hang") res.writeHead(status).end()
     })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
@@ -410,6 +411,26 @@ eachBackend(
         "webhook_disabled",
       )
       await server().request("DELETE", `/v1/webhooks/${made.id}`, { token: t.service })
+    })
+
+    it("keeps delivering to other endpoints while one hangs with a backlog", async () => {
+      const t = await tenant(server())
+      const hanging = await receiver(() => "hang")
+      const healthy = await receiver()
+      const stuck = await register(server(), t.service, { url: hanging.url, events: ["message.created"] })
+      const conversation = await group(server(), t.tokens.alice, ["bob"])
+      // A backlog for the hanging endpoint first, then events for the healthy one behind it.
+      for (let i = 0; i < 24; i++) await send(server(), t.tokens.alice, conversation.id, `backlog ${i}`)
+      await eventually(() => expect(hanging.received.length).toBeGreaterThan(0))
+      const fine = await register(server(), t.service, { url: healthy.url, events: ["message.created"] })
+      const started = Date.now()
+      for (let i = 0; i < 5; i++) await send(server(), t.tokens.alice, conversation.id, `fresh ${i}`)
+      // Well within the 15 s the hanging sends wait: they hold a few senders, not all of them.
+      await eventually(() => expect(healthy.received).toHaveLength(5), 8_000)
+      expect(Date.now() - started).toBeLessThan(8_000)
+      expect(hanging.received.length).toBeLessThanOrEqual(4)
+      await server().request("DELETE", `/v1/webhooks/${stuck.id}`, { token: t.service })
+      await server().request("DELETE", `/v1/webhooks/${fine.id}`, { token: t.service })
     })
 
     it("documents the webhook endpoints in the OpenAPI document", async () => {

@@ -60,6 +60,7 @@ export const make = Effect.gen(function* () {
   const tenants = new Map<Ids.TenantId, TenantHooks>()
   const byRef = new Map<string, DeliveryRow>()
   let nextRef = 0
+  let rotation = 0
 
   const hooksOf = (tenantId: Ids.TenantId): TenantHooks => {
     let hooks = tenants.get(tenantId)
@@ -128,7 +129,10 @@ export const make = Effect.gen(function* () {
       Effect.map(Clock.currentTimeMillis, (now) => {
         let advanced = 0
         let made = 0
-        for (const [tenantId, hooks] of tenants) {
+        // A different tenant first on each call, so that busy tenants cannot keep the others waiting.
+        const order = [...tenants]
+        const start = order.length === 0 ? 0 : rotation++ % order.length
+        for (const [tenantId, hooks] of [...order.slice(start), ...order.slice(0, start)]) {
           if (advanced >= maxTenants) break
           const log = state.tenant(tenantId).events
           if (hooks.cursor >= log.length) continue
@@ -166,28 +170,40 @@ export const make = Effect.gen(function* () {
         return { advanced, deliveries: made }
       }),
 
-    claim: ({ limit, leaseMs }) =>
+    claim: ({ limit, leaseMs, perEndpoint, skip }) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
+        const skipped = new Set((skip ?? []).map((e) => `${e.tenantId}\u0000${e.webhookId}`))
+        const cap = perEndpoint ?? Number.POSITIVE_INFINITY
         const due = [...byRef.values()]
-          .filter((row) => row.status === "pending" && row.nextAttemptAt <= now && row.leaseUntil <= now)
+          .filter(
+            (row) =>
+              row.status === "pending" &&
+              row.nextAttemptAt <= now &&
+              row.leaseUntil <= now &&
+              !skipped.has(`${row.tenantId}\u0000${row.webhookId}`),
+          )
           .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || Number(a.ref) - Number(b.ref))
-          .slice(0, Math.max(0, limit))
-        return due.flatMap((row): Array<WebhookStore.ClaimedDelivery> => {
+        const taken = new Map<string, number>()
+        const claimed: Array<WebhookStore.ClaimedDelivery> = []
+        for (const row of due) {
+          if (claimed.length >= limit) break
+          const key = `${row.tenantId}\u0000${row.webhookId}`
+          const count = taken.get(key) ?? 0
           const entry = tenants.get(row.tenantId)?.endpoints.get(row.webhookId)
-          if (entry === undefined) return []
+          if (count >= cap || entry === undefined) continue
+          taken.set(key, count + 1)
           row.leaseUntil = now + Math.max(0, leaseMs)
           row.token++
-          return [
-            {
-              ref: row.ref,
-              token: row.token,
-              delivery: { id: row.event.id, tenantId: row.tenantId, webhookId: row.webhookId },
-              failures: row.failures,
-              endpoint: entry.endpoint,
-              event: row.event,
-            },
-          ]
-        })
+          claimed.push({
+            ref: row.ref,
+            token: row.token,
+            delivery: { id: row.event.id, tenantId: row.tenantId, webhookId: row.webhookId },
+            failures: row.failures,
+            endpoint: entry.endpoint,
+            event: row.event,
+          })
+        }
+        return claimed
       }),
 
     settle: (claimed, attempt, settlement) =>

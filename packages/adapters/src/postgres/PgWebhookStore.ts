@@ -291,7 +291,8 @@ export const make = Effect.gen(function* () {
           SELECT c.tenant_id, c.position AS after, LEAST(h.position, c.position + ${events}) AS upto
           FROM webhook_cursors c JOIN event_heads h ON h.tenant_id = c.tenant_id
           WHERE h.position > c.position
-          ORDER BY c.tenant_id
+          -- In no fixed order, so that busy tenants cannot keep the others waiting.
+          ORDER BY random()
           LIMIT ${tenants}
           FOR UPDATE OF c SKIP LOCKED
         ), advanced AS (
@@ -314,10 +315,17 @@ export const make = Effect.gen(function* () {
       return { advanced: row?.advanced ?? 0, deliveries: row?.deliveries ?? 0 }
     }).pipe(unavailable("WebhookStore.route"), Effect.withSpan("WebhookStore.route"))
 
-  const claim: Service["claim"] = ({ limit, leaseMs }) =>
+  // The oldest due deliveries, at most `perEndpoint` of one endpoint, none of the skipped ones. The scan locks
+  // a window of due rows with SKIP LOCKED (so concurrent claimers take disjoint windows, and a row another
+  // node claimed after this statement's snapshot is rechecked against its new lease), picks from it, and
+  // leases the picked rows; the rest of the window is let go when the statement ends.
+  const claim: Service["claim"] = ({ limit, leaseMs, perEndpoint, skip }) =>
     Effect.gen(function* () {
       if (limit <= 0) return []
       const now = yield* Clock.currentTimeMillis
+      const cap = perEndpoint === undefined ? limit : Math.max(1, perEndpoint)
+      const skipTenants = (skip ?? []).map((e) => e.tenantId as string)
+      const skipHooks = (skip ?? []).map((e) => e.webhookId as string)
       const rows = yield* sql<
         EventRow & {
           readonly ref: string
@@ -326,15 +334,30 @@ export const make = Effect.gen(function* () {
           readonly [column: `w_${string}`]: unknown
         }
       >`
-        WITH claimed AS (
+        WITH due AS (
+          SELECT id, tenant_id, webhook_id, next_attempt_at FROM webhook_deliveries
+          WHERE status = 'pending' AND next_attempt_at <= ${now} AND lease_until <= ${now}
+            ${
+              skipTenants.length === 0
+                ? sql``
+                : sql`AND (tenant_id, webhook_id) NOT IN (
+                    SELECT * FROM unnest(${skipTenants}::text[], ${skipHooks}::text[]))`
+            }
+          ORDER BY next_attempt_at, id
+          LIMIT ${Math.min(limit * 16, 10_000)}
+          FOR UPDATE SKIP LOCKED
+        ), picked AS (
+          SELECT id FROM (
+            SELECT id, next_attempt_at,
+                   row_number() OVER (PARTITION BY tenant_id, webhook_id ORDER BY next_attempt_at, id) AS nth
+            FROM due
+          ) ranked
+          WHERE nth <= ${cap}
+          ORDER BY next_attempt_at, id
+          LIMIT ${limit}
+        ), claimed AS (
           UPDATE webhook_deliveries d SET lease_until = ${now + Math.max(0, leaseMs)}, claims = d.claims + 1
-          WHERE d.id IN (
-            SELECT id FROM webhook_deliveries
-            WHERE status = 'pending' AND next_attempt_at <= ${now} AND lease_until <= ${now}
-            ORDER BY next_attempt_at, id
-            LIMIT ${limit}
-            FOR UPDATE SKIP LOCKED
-          )
+          WHERE d.id IN (SELECT id FROM picked)
           RETURNING d.id, d.tenant_id, d.webhook_id, d.position, d.claims, d.failures, d.next_attempt_at
         )
         SELECT claimed.id AS ref, claimed.claims, claimed.failures, ${sql.literal(endpointColumnsOf("w", "w_"))},

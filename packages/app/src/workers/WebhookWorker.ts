@@ -1,4 +1,4 @@
-import { Fanout, type WebhookRetry, type WebhookSender, type WebhookStore, Webhooks } from "@chat4all/domain"
+import { Fanout, type WebhookRetry, type WebhookSender, WebhookStore, Webhooks } from "@chat4all/domain"
 import { Cause, Clock, Config, Context, Duration, Effect, Layer, Metric, Option, Queue, Ref } from "effect"
 import * as WireWebhook from "../wire/Webhook.js"
 
@@ -8,9 +8,11 @@ import * as WireWebhook from "../wire/Webhook.js"
  * - The router turns committed events into deliveries (`Webhooks.route`, one atomic step per tenant,
  *   so nothing is lost or doubled if the process dies). It wakes on every event this node's fanout
  *   carries, and otherwise polls, which catches commits of other nodes.
- * - The deliverer claims due deliveries under a lease, sends them (`concurrency` at a time) and settles
- *   them. It wakes when the router made deliveries, when the earliest retry it scheduled is due, and
- *   otherwise polls (retries scheduled by other nodes, replays, leases that lapsed).
+ * - The deliverer keeps up to `concurrency` sends in flight: it claims due deliveries under a lease as
+ *   room frees up, at most about `perEndpoint` in flight to one endpoint (a hanging receiver holds a few
+ *   senders for its 15 s, not all of them), and settles each as it finishes. It wakes when the router made
+ *   deliveries, when a send finishes, when the earliest retry it scheduled is due, and otherwise polls
+ *   (retries scheduled by other nodes, replays, leases that lapsed).
  *
  * Any number of nodes run this side by side: claims are `FOR UPDATE SKIP LOCKED` with a lease, so a
  * delivery is in one worker's hands at a time, and one whose worker died is claimed again once its lease
@@ -29,9 +31,10 @@ export class WebhookWorker extends Context.Tag("@chat4all/app/WebhookWorker")<
 export interface Options {
   /** `CHAT4ALL_WEBHOOKS_RETRY_SCALE`: multiplies every wait of the retry schedule (tests use 0.001). */
   readonly retryScale: number
-  /** Deliveries claimed per round, and sent at once. */
-  readonly batch: number
+  /** Sends in flight at once on this node. */
   readonly concurrency: number
+  /** Sends in flight at once to one endpoint, so that a slow or hanging endpoint cannot take them all. */
+  readonly perEndpoint: number
   /** How long a claimed delivery stays this worker's: more than the 15 s a send may take. */
   readonly leaseMs: number
   /** The longest either loop sleeps without being woken. */
@@ -43,8 +46,8 @@ export interface Options {
 
 export const defaults: Options = {
   retryScale: 1,
-  batch: 64,
   concurrency: 16,
+  perEndpoint: 4,
   leaseMs: 60_000,
   pollMs: 500,
   routeTenants: 64,
@@ -139,36 +142,82 @@ export const make = (options: Options) =>
       Effect.forkScoped,
     )
 
+    // The deliverer: a pipeline of `concurrency` sends, refilled as they finish, at most `perEndpoint` (about:
+    // one claim may add up to that many to an endpoint just under it) to one endpoint.
+    const scope = yield* Effect.scope
+    const running = yield* Ref.make(0)
+    const busy = new Map<string, { readonly ref: WebhookStore.EndpointRef; count: number }>()
+    const keyOf = (ref: WebhookStore.EndpointRef) => `${ref.tenantId}\u0000${ref.webhookId}`
+
+    const sendOne = (claimed: WebhookStore.ClaimedDelivery) => {
+      const key = keyOf(claimed.delivery)
+      const entry = busy.get(key) ?? { ref: claimed.delivery, count: 0 }
+      entry.count++
+      busy.set(key, entry)
+      return Ref.update(running, (n) => n + 1).pipe(
+        Effect.zipRight(
+          Webhooks.deliver(claimed, { retryScale: options.retryScale, encode: WireWebhook.body }).pipe(
+            Effect.tap(({ settlement, moved }) =>
+              moved
+                ? Metric.increment(Metric.tagged(attempts, "outcome", outcomeOf(settlement))).pipe(
+                    Effect.zipRight(
+                      settlement.status === "pending"
+                        ? Ref.update(nextRetryAt, (at) => Math.min(at, settlement.nextAttemptAt))
+                        : Effect.void,
+                    ),
+                  )
+                : Effect.void,
+            ),
+            Effect.catchAllCause((cause) =>
+              Cause.isInterruptedOnly(cause)
+                ? Effect.interrupt
+                : Effect.logWarning(
+                    "webhook deliverer: an attempt could not be settled; the delivery goes out again when its lease lapses",
+                    cause,
+                  ),
+            ),
+            Effect.ensuring(
+              Effect.suspend(() => {
+                entry.count--
+                if (entry.count === 0) busy.delete(key)
+                return Ref.update(running, (n) => n - 1).pipe(
+                  Effect.zipRight(Queue.offer(deliverNudges, undefined)),
+                )
+              }),
+            ),
+          ),
+        ),
+        Effect.forkIn(scope),
+      )
+    }
+
+    /** Claims as many as there is room for: "more" when the room was filled (there may be more due). */
     const deliverStep = resilient("deliverer")(
       Effect.gen(function* () {
-        const results = yield* Webhooks.deliverDue({
-          limit: options.batch,
-          leaseMs: options.leaseMs,
-          concurrency: options.concurrency,
-          retryScale: options.retryScale,
-          encode: WireWebhook.body,
-        })
-        for (const { settlement, moved } of results) {
-          if (!moved) continue
-          yield* Metric.increment(Metric.tagged(attempts, "outcome", outcomeOf(settlement)))
-          if (settlement.status === "pending")
-            yield* Ref.update(nextRetryAt, (at) => Math.min(at, settlement.nextAttemptAt))
-        }
-        const now = yield* Clock.currentTimeMillis
-        yield* Ref.set(lastRoundAt, now)
-        return results.length
+        const free = options.concurrency - (yield* Ref.get(running))
+        if (free <= 0) return "full" as const
+        const skip = [...busy.values()].filter((b) => b.count >= options.perEndpoint).map((b) => b.ref)
+        const claimed = yield* WebhookStore.WebhookStore.pipe(
+          Effect.flatMap((store) =>
+            store.claim({ limit: free, leaseMs: options.leaseMs, perEndpoint: options.perEndpoint, skip }),
+          ),
+        )
+        yield* Effect.forEach(claimed, sendOne, { discard: true })
+        yield* Ref.set(lastRoundAt, yield* Clock.currentTimeMillis)
+        return claimed.length === free ? ("more" as const) : ("idle" as const)
       }),
     )
     yield* deliverStep.pipe(
-      Effect.flatMap((claimed) =>
+      Effect.flatMap((step) =>
         Effect.gen(function* () {
-          if (Option.isSome(claimed) && claimed.value >= options.batch) return
+          if (Option.isSome(step) && step.value === "more") return
           const now = yield* Clock.currentTimeMillis
           const retryAt = yield* Ref.get(nextRetryAt)
           if (retryAt <= now) {
             yield* Ref.set(nextRetryAt, Number.POSITIVE_INFINITY)
             return
           }
+          // A send that finishes nudges too: there is room again.
           yield* waitFor(deliverNudges, Math.min(options.pollMs, retryAt - now))
         }),
       ),

@@ -13,6 +13,12 @@ import type {
 } from "../model/Webhook.js"
 import type { Settlement } from "../rules/WebhookRetry.js"
 
+/** An endpoint by its key. */
+export interface EndpointRef {
+  readonly tenantId: TenantId
+  readonly webhookId: WebhookId
+}
+
 /** A delivery leased to one worker, with what it needs to send it. */
 export interface ClaimedDelivery {
   /** The store's handle on the delivery, for `settle`. */
@@ -77,10 +83,17 @@ export class WebhookStore extends Context.Tag("@chat4all/domain/WebhookStore")<
       readonly tenants: number
       readonly events: number
     }) => Effect.Effect<{ readonly advanced: number; readonly deliveries: number }, StoreUnavailable>
-    /** Leases at most `limit` pending deliveries that are due, the longest due first. */
+    /**
+     * Leases at most `limit` pending deliveries that are due, the longest due first: at most
+     * `perEndpoint` of one endpoint (so one slow endpoint cannot take every sender), none of the
+     * endpoints in `skip` (those the worker is already busy with). Claimers never share a delivery; one
+     * racing another may get fewer than are due, and the rest at its next claim.
+     */
     readonly claim: (options: {
       readonly limit: number
       readonly leaseMs: number
+      readonly perEndpoint?: number | undefined
+      readonly skip?: ReadonlyArray<EndpointRef> | undefined
     }) => Effect.Effect<ReadonlyArray<ClaimedDelivery>, StoreUnavailable>
     /**
      * Records an attempt of a claimed delivery and, when its lease still holds (`token`), moves it as

@@ -270,11 +270,16 @@ export const webhookStoreSuite = <E>(name: string, storage: Layer.Layer<WebhookS
             { concurrency: "unbounded" },
           )
           assert.isTrue(claims.every((c) => c.length <= 3))
-          const ids = claims.flatMap((c) => c.map((d) => d.delivery.id))
+          // Claimers racing may leave some for later (each holds a window of rows while it picks), but they
+          // never share one, and a later claim gets exactly what they left.
+          const concurrent = claims.flatMap((c) => c.map((d) => d.delivery.id))
+          assert.isAtLeast(concurrent.length, 3)
+          const after = yield* store.claim({ limit: 10, leaseMs: 60_000 })
+          const ids = [...concurrent, ...after.map((d) => d.delivery.id)]
           assert.strictEqual(ids.length, 9)
           assert.strictEqual(new Set(ids).size, 9)
           assert.strictEqual((yield* store.claim({ limit: 10, leaseMs: 60_000 })).length, 0, "all leased")
-          for (const c of claims.flat())
+          for (const c of [...claims.flat(), ...after])
             yield* store.settle(c, yield* attempt(200), { status: "succeeded", failures: 0 })
 
           yield* sendMany(conversation, "ann", 1, "late")
@@ -299,6 +304,41 @@ export const webhookStoreSuite = <E>(name: string, storage: Layer.Layer<WebhookS
           )
           yield* store.remove(tenant, hook.id)
         }),
+      )
+
+      it.effect(
+        "claims at most perEndpoint of one endpoint, and none of the endpoints it is told to skip",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* WebhookStore
+            yield* drain
+            const tenant = Fixtures.freshTenant()
+            const slow = yield* endpoint(tenant, ["message.created"])
+            const fast = yield* endpoint(tenant, ["message.created"])
+            const conversation = yield* createConversation(tenant, "group", ["ann"])
+            yield* sendMany(conversation, "ann", 6)
+            yield* routeAll
+            const perHook = (claimed: ReadonlyArray<ClaimedDelivery>, id: string) =>
+              claimOf(claimed, tenant).filter((c) => c.delivery.webhookId === id).length
+
+            const first = yield* store.claim({ limit: 5, leaseMs: 60_000, perEndpoint: 2 })
+            assert.strictEqual(perHook(first, slow.id), 2)
+            assert.strictEqual(perHook(first, fast.id), 2)
+            assert.strictEqual(first.length, 4, "the cap leaves the limit unfilled rather than overrun it")
+            const second = yield* store.claim({
+              limit: 10,
+              leaseMs: 60_000,
+              skip: [{ tenantId: tenant, webhookId: slow.id }],
+            })
+            assert.strictEqual(perHook(second, slow.id), 0)
+            assert.strictEqual(perHook(second, fast.id), 4)
+            const rest = yield* store.claim({ limit: 10, leaseMs: 60_000 })
+            assert.strictEqual(perHook(rest, slow.id), 4)
+            for (const c of [...first, ...second, ...rest])
+              yield* store.settle(c, yield* attempt(200), { status: "succeeded", failures: 0 })
+            yield* store.remove(tenant, slow.id)
+            yield* store.remove(tenant, fast.id)
+          }),
       )
 
       it.effect("settles attempts: retried when due, failed for good, and logged oldest first", () =>
