@@ -1,6 +1,8 @@
 import { SystemIdGenerator } from "@chat4all/adapters/system"
 import { HttpSender } from "@chat4all/adapters/webhooks-http"
 import {
+  type ConnectorOutbox,
+  type ConnectorSettingsStore,
   ConversationActor,
   type ConversationStore,
   type EventLog,
@@ -11,9 +13,11 @@ import {
   type Outbox,
   OutboxRelay,
   type Presence,
+  type ProviderRefs,
   type WebhookStore,
 } from "@chat4all/domain"
 import { Layer } from "effect"
+import * as Connectors from "./connectors/index.js"
 import * as Files from "./files/index.js"
 import * as RateLimiter from "./http/RateLimiter.js"
 import * as Server from "./http/Server.js"
@@ -32,6 +36,9 @@ export type Ports =
   | Fanout.Fanout
   | FileStore.FileStore
   | WebhookStore.WebhookStore
+  | ConnectorSettingsStore.ConnectorSettingsStore
+  | ProviderRefs.ProviderRefs
+  | ConnectorOutbox.ConnectorOutbox
 
 /**
  * The engine over a storage layer: the outbox relay (woken by every commit of this node), the
@@ -58,9 +65,13 @@ export const layer = <E, R>(
 ) => {
   // Outbound webhooks: the sender (SSRF guard, signing) for the API and the worker that delivers.
   const webhooks = WebhookWorker.layerConfig.pipe(Layer.provideMerge(HttpSender.layerConfig))
-  const edge = Layer.mergeAll(Health.layer(options), RateLimiter.layerConfig, webhooks).pipe(
-    Layer.provideMerge(core(storage)),
-  )
+  // Channel connectors: their settings per tenant, and the worker that routes and delivers through them.
+  const edge = Layer.mergeAll(
+    Health.layer(options),
+    RateLimiter.layerConfig,
+    webhooks,
+    Connectors.layer,
+  ).pipe(Layer.provideMerge(core(storage)))
   // The WebSocket gateway (/v1/ws) beside the HTTP API, on the same engine and rate limiter.
   return Layer.merge(Server.layer, Realtime.layer).pipe(Layer.provide(Files.layer), Layer.provide(edge))
 }

@@ -1,6 +1,12 @@
 import * as Path from "node:path"
 import * as Memory from "@chat4all/adapters/memory"
-import { Migrations, PgFileStore, PgWebhookStore, PostgresStore } from "@chat4all/adapters/postgres"
+import {
+  Migrations,
+  PgConnectorStores,
+  PgFileStore,
+  PgWebhookStore,
+  PostgresStore,
+} from "@chat4all/adapters/postgres"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Option, Redacted } from "effect"
@@ -22,7 +28,12 @@ const inProcess = Layer.merge(Memory.MemoryPresence.layer, Memory.MemoryFanout.l
 
 /** Every port in memory: nothing survives a restart. For tests and trying things out. */
 export const memory: Storage = {
-  layer: Layer.mergeAll(Memory.layer, Memory.MemoryWebhookStore.layer, Memory.MemoryFileStore.layer),
+  layer: Layer.mergeAll(
+    Memory.layer,
+    Memory.MemoryWebhookStore.layer,
+    Memory.MemoryConnectorStores.layer,
+    Memory.MemoryFileStore.layer,
+  ),
   databaseName: "memory",
   description: "in memory (nothing is kept across restarts)",
   migrate: Effect.logInfo("storage is in memory: there is nothing to migrate"),
@@ -33,9 +44,13 @@ export const postgres = <E>(
   client: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, E>,
   description: string,
 ): Storage<E | PostgresStore.StartupError> => ({
-  layer: Layer.mergeAll(PostgresStore.layerMigrated, PgWebhookStore.layer, PgFileStore.layer, inProcess).pipe(
-    Layer.provide(client),
-  ),
+  layer: Layer.mergeAll(
+    PostgresStore.layerMigrated,
+    PgWebhookStore.layer,
+    PgConnectorStores.layer,
+    PgFileStore.layer,
+    inProcess,
+  ).pipe(Layer.provide(client)),
   databaseName: "database",
   description,
   migrate: Effect.gen(function* () {

@@ -1,6 +1,8 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { FileContentApi, FilesApi, TusApi } from "../files/FilesApi.js"
+import { ConnectorsApi, ConnectorWebhooksApi } from "./api/ConnectorsApi.js"
 import { ConversationsApi } from "./api/ConversationsApi.js"
+import { IdentitiesApi } from "./api/IdentitiesApi.js"
 import { MessagesApi } from "./api/MessagesApi.js"
 import { OpsApi } from "./api/OpsApi.js"
 import { PresenceApi } from "./api/PresenceApi.js"
@@ -19,6 +21,9 @@ export class Api extends HttpApi.make("chat4all")
   .add(FilesApi)
   .add(FileContentApi)
   .add(WebhooksApi)
+  .add(IdentitiesApi)
+  .add(ConnectorsApi)
+  .add(ConnectorWebhooksApi)
   .annotate(OpenApi.Title, "Chat4All")
   .annotate(OpenApi.Version, "1.0.0")
   .annotate(

@@ -3,7 +3,10 @@ import { Layer } from "effect"
 import * as Files from "../files/index.js"
 import { Api } from "./Api.js"
 import * as Authentication from "./Authentication.js"
+import { ConnectorsHandlers } from "./handlers/ConnectorsHandlers.js"
+import { ConnectorWebhooksHandlers } from "./handlers/ConnectorWebhooksHandlers.js"
 import { ConversationsHandlers } from "./handlers/ConversationsHandlers.js"
+import { IdentitiesHandlers } from "./handlers/IdentitiesHandlers.js"
 import { MessagesHandlers } from "./handlers/MessagesHandlers.js"
 import { OpsHandlers } from "./handlers/OpsHandlers.js"
 import { PresenceHandlers } from "./handlers/PresenceHandlers.js"
@@ -29,6 +32,9 @@ export const ApiLive = HttpApiBuilder.api(Api).pipe(
     PresenceHandlers,
     OpsHandlers,
     WebhooksHandlers,
+    IdentitiesHandlers,
+    ConnectorsHandlers,
+    ConnectorWebhooksHandlers,
   ]),
   Layer.provide(Files.handlers),
   Layer.provide(Authentication.layer),
