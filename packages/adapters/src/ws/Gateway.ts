@@ -87,6 +87,11 @@ export interface Options {
   readonly typingTtlMs: number
   /** The presence TTL a connected user's heartbeat holds (renewed at a third of it). */
   readonly presenceTtlMs: number
+  /**
+   * Presence frames go to the members of a user's conversations of at most this many members; larger
+   * groups read presence with `GET /v1/presence` (a frame per member per member would not scale).
+   */
+  readonly presenceMaxMembers: number
   readonly replayPageSize: number
   readonly closeGraceMs: number
   readonly sequencer: SequencerOptions
@@ -101,6 +106,7 @@ export const defaults: Options = {
   badFrameWindowMs: 60_000,
   typingTtlMs: 6_000,
   presenceTtlMs: 60_000,
+  presenceMaxMembers: 100,
   replayPageSize: 200,
   closeGraceMs: 5_000,
   sequencer: defaultSequencerOptions,
@@ -345,7 +351,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
           return
         }
         case "presence": {
-          const recipients = index.localContactsOf(signal.tenantId, signal.userId)
+          const recipients = index.localContactsOf(signal.tenantId, signal.userId, options.presenceMaxMembers)
           if (recipients.length > 0)
             sendTo(
               signal.tenantId,

@@ -58,12 +58,22 @@ export class MembershipIndex {
     return out
   }
 
-  /** The loaded users who share a conversation with `userId`, without them. */
-  localContactsOf(tenantId: Ids.TenantId, userId: Ids.UserId): ReadonlyArray<Ids.UserId> {
+  /**
+   * The loaded users who share a conversation of at most `maxMembers` members with `userId`, without
+   * them. (Presence in a group of thousands would be a frame to each member for each member that comes
+   * and goes: such groups read presence on demand instead.)
+   */
+  localContactsOf(
+    tenantId: Ids.TenantId,
+    userId: Ids.UserId,
+    maxMembers = Number.POSITIVE_INFINITY,
+  ): ReadonlyArray<Ids.UserId> {
     const out = new Set<Ids.UserId>()
-    for (const c of this.conversationsOf.get(key(tenantId, userId)) ?? [])
-      for (const u of this.members.get(key(tenantId, c)) ?? [])
-        if (u !== userId && this.loaded.has(key(tenantId, u))) out.add(u)
+    for (const c of this.conversationsOf.get(key(tenantId, userId)) ?? []) {
+      const members = this.members.get(key(tenantId, c))
+      if (members === undefined || members.size > maxMembers) continue
+      for (const u of members) if (u !== userId && this.loaded.has(key(tenantId, u))) out.add(u)
+    }
     return [...out]
   }
 

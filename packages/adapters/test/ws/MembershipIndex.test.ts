@@ -68,6 +68,8 @@ describe("MembershipIndex", () => {
     expect(index.route(message(c1)).recipients).toEqual(["ann", "bob"])
     expect(index.route(message("c2" as Ids.ConversationId)).recipients).toEqual([])
     expect(index.localContactsOf(tenant, u("cid"))).toEqual(["ann", "bob"])
+    // Groups above the presence limit are left out.
+    expect(index.localContactsOf(tenant, u("cid"), 2)).toEqual([])
   })
 
   it("gives a removed member the removal, then nothing; an added one everything after", () => {

@@ -70,6 +70,18 @@ const rssOf = (pid: number): number => {
   return Number(kb) * 1024
 }
 
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+const cpuOf = (pid: number): number => {
+  const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+const ownCpu = () => {
+  const usage = process.cpuUsage()
+  return (usage.user + usage.system) / 1e6
+}
+
 interface Connection {
   close(): void
 }
@@ -300,6 +312,8 @@ const throughput = async (system: System) => {
   delivered = 0
   echoed = 0
   let sent = 0
+  const serverCpu = cpuOf(config.serverPid)
+  const generatorCpu = ownCpu()
   const started = performance.now()
   const end = started + config.durationS * 1000
   while (performance.now() < end) {
@@ -313,6 +327,8 @@ const throughput = async (system: System) => {
   const drainUntil = performance.now() + 10_000
   while (delivered < sent * config.subscribers && performance.now() < drainUntil) await sleep(20)
   const seconds = (lastDelivery - started) / 1000
+  const serverCpuS = cpuOf(config.serverPid) - serverCpu
+  const generatorCpuS = ownCpu() - generatorCpu
   publisher.close()
   for (const s of subscribers) s.close()
   return {
@@ -322,6 +338,10 @@ const throughput = async (system: System) => {
     seconds: Math.round(seconds * 100) / 100,
     deliveriesPerS: Math.round(delivered / seconds),
     messagesPerS: Math.round(sent / seconds),
+    // Deliveries per second of the server's own CPU: what the server costs, whatever else runs.
+    deliveriesPerServerCpuS: Math.round(delivered / serverCpuS),
+    serverCpuS: Math.round(serverCpuS * 100) / 100,
+    generatorCpuS: Math.round(generatorCpuS * 100) / 100,
   }
 }
 

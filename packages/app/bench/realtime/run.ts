@@ -115,6 +115,9 @@ const runLoadgen = (config: Config): Promise<Record<string, number>> =>
   })
 
 const results = new Map<string, Record<string, number>>()
+const loadBefore = Os.loadavg()
+  .map((l) => l.toFixed(1))
+  .join(" ")
 
 for (const scenario of scenarios)
   for (const system of systems) {
@@ -151,11 +154,11 @@ const cell = (system: string, scenario: string, key: string) => {
   return value === undefined ? "-" : value.toLocaleString("en-US")
 }
 const table = [
-  "| system | deliveries/s (1 room x 1,000) | p50 ms (100 msg/s x 1,000) | p99 ms | RSS per idle connection (10k) |",
-  "|---|---:|---:|---:|---:|",
+  "| system | deliveries/s (1 room x 1,000) | deliveries per server CPU-s | p50 ms (100 msg/s x 1,000) | p99 ms | RSS per idle connection (10k) |",
+  "|---|---:|---:|---:|---:|---:|",
   ...systems.map(
     (s) =>
-      `| ${names[s]} | ${cell(s, "throughput", "deliveriesPerS")} | ${cell(s, "latency", "p50Ms")} | ${cell(s, "latency", "p99Ms")} | ${
+      `| ${names[s]} | ${cell(s, "throughput", "deliveriesPerS")} | ${cell(s, "throughput", "deliveriesPerServerCpuS")} | ${cell(s, "latency", "p50Ms")} | ${cell(s, "latency", "p99Ms")} | ${
         results.get(`${s}/memory`) === undefined
           ? "-"
           : `${(results.get(`${s}/memory`)!.bytesPerConnection! / 1024).toFixed(1)} KB`
@@ -168,7 +171,7 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 const c = (scenario: string, key: string) => results.get(`chat4all/${scenario}`)?.[key]
 const w = (scenario: string, key: string) => results.get(`bare-ws/${scenario}`)?.[key]
 const goals = [
-  `- deliveries/s vs bare ws: ${ratio(c("throughput", "deliveriesPerS"), w("throughput", "deliveriesPerS"))}x (goal >= 0.8x)`,
+  `- deliveries/s vs bare ws: ${ratio(c("throughput", "deliveriesPerS"), w("throughput", "deliveriesPerS"))}x (goal >= 0.8x); per server CPU-s: ${ratio(c("throughput", "deliveriesPerServerCpuS"), w("throughput", "deliveriesPerServerCpuS"))}x`,
   `- p99 vs bare ws: ${ratio(c("latency", "p99Ms"), w("latency", "p99Ms"))}x (goal <= 1.5x)`,
   `- per idle connection: ${
     c("memory", "bytesPerConnection") === undefined
@@ -179,7 +182,9 @@ const goals = [
 
 const detail = [...results].map(([k, v]) => `- ${k}: ${JSON.stringify(v)}`).join("\n")
 const report = [
-  `Run ${new Date().toISOString().slice(0, 10)} on ${Os.cpus().length} cores (${Os.cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}, Chat4All storage: ${storage}.`,
+  `Run ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ${Os.cpus().length} cores (${Os.cpus()[0]?.model ?? "unknown CPU"}), Node ${process.version}, Chat4All storage: ${storage}; load average ${loadBefore} before the run, ${Os.loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")} after (the machine is shared).`,
   "",
   table,
   "",

@@ -28,6 +28,10 @@ const program = Effect.gen(function* () {
   return yield* Effect.never
 }).pipe(Effect.scoped)
 
+// The bench stops servers with SIGTERM and does not wait for a graceful shutdown (or a profile written
+// with --cpu-prof would wait for it too).
+process.once("SIGTERM", () => process.exit(0))
+
 program.pipe(
   Effect.provide(Logger.json),
   Logger.withMinimumLogLevel(LogLevel.Warning),
