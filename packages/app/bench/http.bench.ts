@@ -8,11 +8,12 @@
  * - list conversations: GET /v1/conversations (50 per page, with lastMessage and unreadCount)
  *
  * Targets: `baseline`, `memory` (every port in memory), `embedded` (the default: PGlite under a temp
- * DATA_DIR), and `postgres` when DATABASE_URL is set. After the send scenarios it checks that every 201
+ * DATA_DIR), and `postgres` when DATABASE_URL is set. Servers run as esbuild bundles with plain node (as
+ * the shipped binary does), each in its own process. After the send scenarios it checks that every 201
  * became exactly one message (lastSeq). Options (env): BENCH_DURATION (s, 10), BENCH_CONNECTIONS (32),
  * BENCH_TARGETS (e.g. `baseline,memory`).
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -21,8 +22,7 @@ import { Effect } from "effect"
 import * as Jwt from "../src/auth/Jwt.js"
 
 const here = import.meta.dirname
-/** Children run the TypeScript sources through tsx, resolved from here whatever the working directory. */
-const tsxLoader = import.meta.resolve("tsx")
+const buildScript = Path.join(here, "../scripts/build.mjs")
 const duration = Number(process.env.BENCH_DURATION ?? 10)
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32)
 const secret = "chat4all-bench-secret-0123456789abcdef"
@@ -30,13 +30,40 @@ const conversationsPerUser = 1000
 
 interface Server {
   readonly url: string
+  /** CPU seconds (user + system) the server process has used so far (Linux /proc), undefined elsewhere. */
+  readonly cpuSeconds: () => number | undefined
   readonly stop: () => Promise<void>
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const ticksPerSecond = 100
+
+const cpuSecondsOf = (pid: number | undefined): number | undefined => {
+  if (pid === undefined) return undefined
+  try {
+    const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Bundles a server entry with the app's build (esbuild, as `npm run build` does) so that it runs with plain
+ * node, as the shipped binary does: no TypeScript loader in the measured process.
+ */
+const bundle = (entry: string, outDir: string): string => {
+  const outfile = Path.join(outDir, `${Path.basename(entry, ".ts")}.mjs`)
+  const built = spawnSync(process.execPath, [buildScript, entry, outfile], { encoding: "utf8" })
+  if (built.status !== 0) throw new Error(`bundling ${entry} failed:\n${built.stderr}`)
+  return outfile
 }
 
 /** Starts a child process that prints `READY <url>`; stopped with SIGTERM (by its pid). */
 const spawnServer = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ["--import", tsxLoader, ...args], {
+    const child: ChildProcess = spawn(process.execPath, [...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "inherit"],
     })
@@ -49,6 +76,7 @@ const spawnServer = (args: ReadonlyArray<string>, env: Record<string, string> = 
         clearTimeout(timer)
         resolve({
           url: match[1],
+          cpuSeconds: () => cpuSecondsOf(child.pid),
           stop: () =>
             new Promise((done) => {
               child.once("exit", () => done())
@@ -150,22 +178,42 @@ const sendTo = (pick: () => string, headers: Record<string, string>) => ({
   }),
 })
 
-const run = (url: string, request: Parameters<typeof autocannon>[0]["requests"]) =>
-  autocannon({ url, connections, duration, ...(request === undefined ? {} : { requests: request }) })
+interface Measured {
+  readonly result: Result
+  /** Requests per CPU-second of the server process: comparable on a machine shared with other work. */
+  readonly perCpuSecond: number | undefined
+}
 
-interface Row {
+const run = async (
+  server: Server,
+  request: Parameters<typeof autocannon>[0]["requests"],
+): Promise<Measured> => {
+  const cpuBefore = server.cpuSeconds()
+  const result = await autocannon({
+    url: server.url,
+    connections,
+    duration,
+    ...(request === undefined ? {} : { requests: request }),
+  })
+  const cpuAfter = server.cpuSeconds()
+  const cpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore
+  return { result, perCpuSecond: cpu === undefined || cpu <= 0 ? undefined : result["2xx"] / cpu }
+}
+
+interface Row extends Measured {
   readonly scenario: string
   readonly target: string
-  readonly result: Result
 }
 
 const rows: Array<Row> = []
-const record = (scenario: string, target: string, result: Result) => {
-  rows.push({ scenario, target, result })
+const record = (scenario: string, target: string, measured: Measured) => {
+  rows.push({ scenario, target, ...measured })
+  const { result, perCpuSecond } = measured
   const bad = result.errors + result.timeouts + result.non2xx
   console.error(
     `  ${scenario.padEnd(24)} ${target.padEnd(9)} ${Math.round(result.requests.average).toString().padStart(7)} req/s` +
-      `  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms${bad > 0 ? `  (${bad} errors/non-2xx)` : ""}`,
+      `  ${perCpuSecond === undefined ? "" : `${Math.round(perCpuSecond)} req/CPU-s  `}` +
+      `p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms${bad > 0 ? `  (${bad} errors/non-2xx)` : ""}`,
   )
 }
 
@@ -183,21 +231,20 @@ const benchApp = async (target: string, args: ReadonlyArray<string>, env: Record
   try {
     const fixture = await seed(server.url)
     const before = await lastSeq(server.url, fixture, fixture.hot)
-    const hot = await run(server.url, [sendTo(() => fixture.hot, fixture.headers)])
-    record("send, 1 conversation", target, hot)
+    const hotRun = await run(server, [sendTo(() => fixture.hot, fixture.headers)])
+    const hot = hotRun.result
+    record("send, 1 conversation", target, hotRun)
     // Requests still in flight when the run stops are committed but not counted: at most one per connection.
     const moved = (await lastSeq(server.url, fixture, fixture.hot)) - before
     if (moved < hot["2xx"] || moved > hot["2xx"] + connections)
       throw new Error(`${target}: ${hot["2xx"]} sends answered 201 but lastSeq moved by ${moved}`)
     console.error(`  no send lost: ${hot["2xx"]} answered 201, lastSeq moved by ${moved} (gapless)`)
     let i = 0
-    const spread = await run(server.url, [
+    const spread = await run(server, [
       sendTo(() => fixture.conversations[i++ % fixture.conversations.length]!, fixture.headers),
     ])
     record("send, 1k conversations", target, spread)
-    const list = await run(server.url, [
-      { method: "GET", path: "/v1/conversations", headers: fixture.headers },
-    ])
+    const list = await run(server, [{ method: "GET", path: "/v1/conversations", headers: fixture.headers }])
     record("list conversations (1k)", target, list)
     return fixture
   } finally {
@@ -207,22 +254,18 @@ const benchApp = async (target: string, args: ReadonlyArray<string>, env: Record
 
 const benchBaseline = async (fixture: Fixture) => {
   console.error("baseline (node:http, fixed body):")
-  const send = await spawnServer([Path.join(here, "baseline.ts"), fixture.sampleSend, "201"])
+  const send = await spawnServer([baselineEntry, fixture.sampleSend, "201"])
   try {
-    record(
-      "send, 1 conversation",
-      "baseline",
-      await run(send.url, [sendTo(() => fixture.hot, fixture.headers)]),
-    )
+    record("send, 1 conversation", "baseline", await run(send, [sendTo(() => fixture.hot, fixture.headers)]))
   } finally {
     await send.stop()
   }
-  const list = await spawnServer([Path.join(here, "baseline.ts"), fixture.sampleList, "200"])
+  const list = await spawnServer([baselineEntry, fixture.sampleList, "200"])
   try {
     record(
       "list conversations (1k)",
       "baseline",
-      await run(list.url, [{ method: "GET", path: "/v1/conversations", headers: fixture.headers }]),
+      await run(list, [{ method: "GET", path: "/v1/conversations", headers: fixture.headers }]),
     )
   } finally {
     await list.stop()
@@ -234,7 +277,10 @@ const targets = new Set(
     process.env.BENCH_TARGETS ?? `baseline,memory,embedded${process.env.DATABASE_URL ? ",postgres" : ""}`
   ).split(","),
 )
-const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "chat4all-bench-"))
+const dataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "chat4all-http-bench-"))
+const buildDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "chat4all-http-bench-build-"))
+const serverEntry = bundle(Path.join(here, "server.ts"), Path.join(buildDir, "server"))
+const baselineEntry = bundle(Path.join(here, "baseline.ts"), Path.join(buildDir, "baseline"))
 const cpus = Os.cpus()
 console.error(
   `chat4all bench:http — ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown"}), node ${process.version}, ` +
@@ -242,7 +288,6 @@ console.error(
 )
 try {
   let fixture: Fixture | undefined
-  const serverEntry = Path.join(here, "server.ts")
   const noDatabase = { DATABASE_URL: "" }
   if (targets.has("memory")) fixture = await benchApp("memory", [serverEntry, "memory"], noDatabase)
   if (targets.has("embedded"))
@@ -256,18 +301,20 @@ try {
   }
 } finally {
   Fs.rmSync(dataDir, { recursive: true, force: true })
+  Fs.rmSync(buildDir, { recursive: true, force: true })
 }
 
 const scenarios = [...new Set(rows.map((r) => r.scenario))]
 const lines = [
-  "| scenario | target | req/s | p50 ms | p99 ms | errors |",
-  "|---|---|---:|---:|---:|---:|",
+  "| scenario | target | req/s | req/CPU-s | p50 ms | p99 ms | errors |",
+  "|---|---|---:|---:|---:|---:|---:|",
   ...scenarios.flatMap((scenario) =>
     rows
       .filter((r) => r.scenario === scenario)
       .map(
-        ({ target, result }) =>
-          `| ${scenario} | ${target} | ${Math.round(result.requests.average)} | ${result.latency.p50} | ` +
+        ({ target, result, perCpuSecond }) =>
+          `| ${scenario} | ${target} | ${Math.round(result.requests.average)} | ` +
+          `${perCpuSecond === undefined ? "-" : Math.round(perCpuSecond)} | ${result.latency.p50} | ` +
           `${result.latency.p99} | ${result.errors + result.timeouts + result.non2xx} |`,
       ),
   ),

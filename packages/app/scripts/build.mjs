@@ -1,4 +1,5 @@
 // Bundles the app into one file, dist/chat4all.mjs, that runs with plain node (`node dist/chat4all.mjs serve`).
+// `node build.mjs <entry.ts> <outfile.mjs>` bundles another entry the same way (the HTTP bench's server).
 // PGlite loads its WebAssembly and data files from beside the module that imports it; they are copied next
 // to the bundle, which is then the whole program (nothing else from node_modules is needed).
 import * as Fs from "node:fs"
@@ -7,13 +8,16 @@ import { fileURLToPath } from "node:url"
 import * as esbuild from "esbuild"
 
 const app = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
-const dist = Path.join(app, "dist")
-const outfile = Path.join(dist, "chat4all.mjs")
+const [entry = Path.join(app, "src/cli.ts"), target = Path.join(app, "dist/chat4all.mjs")] =
+  process.argv.slice(2)
+const outfile = Path.resolve(target)
+const dist = Path.dirname(outfile)
 const pglite = Path.dirname(fileURLToPath(import.meta.resolve("@electric-sql/pglite")))
 
 Fs.rmSync(dist, { recursive: true, force: true })
+Fs.mkdirSync(dist, { recursive: true })
 const result = await esbuild.build({
-  entryPoints: [Path.join(app, "src/cli.ts")],
+  entryPoints: [Path.resolve(entry)],
   outfile,
   bundle: true,
   platform: "node",

@@ -1,5 +1,6 @@
+import { webcrypto } from "node:crypto"
 import { Caller, Ids } from "@chat4all/domain"
-import { Context, Data, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Clock, Context, Data, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from "jose"
 import * as AppConfig from "../config.js"
 import * as Secret from "./Secret.js"
@@ -58,40 +59,68 @@ const rejection = (error: unknown): TokenRejected | KeySetUnavailable => {
   }
 }
 
-const make = (key: Uint8Array | JWTVerifyGetKey, algorithms: ReadonlyArray<string>) =>
-  TokenVerifier.of({
+/** Verified tokens kept so that a client's next request skips the signature check. */
+const cacheSize = 10_000
+/** A cached verification is trusted this long at most (and never past the token's `exp`). */
+const cacheTtlMs = 5 * 60_000
+
+const make = (
+  key: () => Promise<webcrypto.CryptoKey> | JWTVerifyGetKey,
+  algorithms: ReadonlyArray<string>,
+) => {
+  const options = { algorithms: [...algorithms], requiredClaims: ["exp"], clockTolerance: 5 }
+  const verified = new Map<string, { readonly claims: Claims; readonly until: number }>()
+  const check = (token: string) =>
+    Effect.tryPromise({
+      try: async () => {
+        const resolved = key()
+        return typeof resolved === "function"
+          ? jwtVerify(token, resolved, options)
+          : jwtVerify(token, await resolved, options)
+      },
+      catch: rejection,
+    })
+  return TokenVerifier.of({
     algorithms,
     verify: (token) =>
       Effect.gen(function* () {
         if (token.length === 0) return yield* new TokenRejected({ reason: "no bearer token was sent" })
-        const { payload } = yield* Effect.tryPromise({
-          try: () =>
-            typeof key === "function"
-              ? jwtVerify(token, key, {
-                  algorithms: [...algorithms],
-                  requiredClaims: ["exp"],
-                  clockTolerance: 5,
-                })
-              : jwtVerify(token, key, {
-                  algorithms: [...algorithms],
-                  requiredClaims: ["exp"],
-                  clockTolerance: 5,
-                }),
-          catch: rejection,
-        })
-        return yield* decodeClaims(payload).pipe(
+        const now = yield* Clock.currentTimeMillis
+        const hit = verified.get(token)
+        if (hit !== undefined && hit.until > now) return hit.claims
+        if (hit !== undefined) verified.delete(token)
+        const { payload } = yield* check(token)
+        const claims = yield* decodeClaims(payload).pipe(
           Effect.mapError(
             (error) => new TokenRejected({ reason: `the token's claims are invalid: ${error.message}` }),
           ),
         )
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string)
+        verified.set(token, { claims, until: Math.min(claims.exp * 1000, now + cacheTtlMs) })
+        return claims
       }),
   })
+}
 
-/** HS256 with a shared secret. */
-export const hs256 = (secret: string) => make(new TextEncoder().encode(secret), ["HS256"])
+/** HS256 with a shared secret (imported as a key once, on first use). */
+export const hs256 = (secret: string) => {
+  let imported: Promise<webcrypto.CryptoKey> | undefined
+  const key = () =>
+    (imported ??= webcrypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    ))
+  return make(key, ["HS256"])
+}
 
 /** RS256 or ES256 with keys from a JWKS endpoint (cached and refreshed by jose). */
-export const jwks = (url: URL) => make(createRemoteJWKSet(url), ["RS256", "ES256"])
+export const jwks = (url: URL) => {
+  const keySet = createRemoteJWKSet(url)
+  return make(() => keySet, ["RS256", "ES256"])
+}
 
 /** The HS256 secret: CHAT4ALL_JWT_SECRET, or the one generated into DATA_DIR. */
 export const sharedSecret = Effect.gen(function* () {
