@@ -219,7 +219,8 @@ describe("chat4all serve (embedded PostgreSQL on disk)", () => {
     server.kill("SIGTERM")
     expect(await exit).toBe(0)
     expect(Date.now() - stopping).toBeLessThan(15_000)
-    expect(["cut", 200]).toContain(await longPoll)
+    // On a loaded machine the long-poll may reach the server only once it is draining: 503 is its answer then.
+    expect(["cut", 200, 503]).toContain(await longPoll)
     stuck.destroy()
     expect(Fs.existsSync(Path.join(dataDir, "postgres.lock"))).toBe(false)
     for (const line of stdout.trim().split("\n")) expect(() => JSON.parse(line)).not.toThrow()
