@@ -154,6 +154,51 @@ export type Requirements =
 
 const userKey = (tenantId: string, userId: string) => `${tenantId}\u0000${userId}`
 
+/** Sessions by tenant and user (nested maps: routing looks users up without building keys). */
+class SessionsByUser {
+  private readonly tenants = new Map<Ids.TenantId, Map<Ids.UserId, Set<Session>>>()
+
+  get(tenantId: Ids.TenantId, userId: Ids.UserId): Set<Session> | undefined {
+    return this.tenants.get(tenantId)?.get(userId)
+  }
+
+  /** Adds a session; answers how many the user has now. */
+  add(session: Session): number {
+    let users = this.tenants.get(session.tenantId)
+    if (users === undefined) {
+      users = new Map()
+      this.tenants.set(session.tenantId, users)
+    }
+    let mine = users.get(session.userId)
+    if (mine === undefined) {
+      mine = new Set()
+      users.set(session.userId, mine)
+    }
+    mine.add(session)
+    return mine.size
+  }
+
+  /** Removes a session; answers how many the user has left (-1 when it was not there). */
+  delete(session: Session): number {
+    const users = this.tenants.get(session.tenantId)
+    const mine = users?.get(session.userId)
+    if (users === undefined || mine === undefined || !mine.delete(session)) return -1
+    if (mine.size > 0) return mine.size
+    users.delete(session.userId)
+    if (users.size === 0) this.tenants.delete(session.tenantId)
+    return 0
+  }
+
+  /** One session of every user. */
+  *oneOfEachUser(): Generator<Session> {
+    for (const users of this.tenants.values())
+      for (const mine of users.values()) {
+        const first = mine.values().next()
+        if (first.done !== true) yield first.value
+      }
+  }
+}
+
 /** Sends a session may queue before it is cut off (their order is kept, so they run one at a time). */
 const maxSendsInFlight = 256
 
@@ -219,7 +264,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
     const sessions = new Map<string, Session>()
     /** Every open connection, sessions or not yet: shutdown waits for their close handshakes. */
     const sockets = new Set<WebSocket>()
-    const byUser = new Map<string, Set<Session>>()
+    const byUser = new SessionsByUser()
     const sequencers = new Map<Ids.TenantId, { sequencer: TenantSequencer; sessions: number }>()
     const loading = new Map<string, Deferred.Deferred<void, CommandFailure>>()
     const index = new MembershipIndex()
@@ -239,7 +284,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     // --- routing ---------------------------------------------------------------------------------
 
-    const sessionsOf = (tenantId: Ids.TenantId, userId: Ids.UserId) => byUser.get(userKey(tenantId, userId))
+    const sessionsOf = (tenantId: Ids.TenantId, userId: Ids.UserId) => byUser.get(tenantId, userId)
 
     const dispatch = (released: Released) => {
       const routing = index.route(released.event)
@@ -313,7 +358,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
         for (const c of index.completeLoad(token, tenantId, outcome.right, { user: userId }))
           runFork(fetchConversation(tenantId, c))
         // Every session of the user may have gone while we read.
-        if ((byUser.get(k)?.size ?? 0) === 0) index.unload(tenantId, userId)
+        if ((byUser.get(tenantId, userId)?.size ?? 0) === 0) index.unload(tenantId, userId)
         loading.delete(k)
         yield* Deferred.succeed(done, undefined)
       })
@@ -396,32 +441,20 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     const register = (session: Session) => {
       sessions.set(session.id, session)
-      const k = userKey(session.tenantId, session.userId)
-      let mine = byUser.get(k)
-      if (mine === undefined) {
-        mine = new Set()
-        byUser.set(k, mine)
-      }
-      mine.add(session)
+      const count = byUser.add(session)
       let entry = sequencers.get(session.tenantId)
       if (entry === undefined) {
         entry = { sequencer: new TenantSequencer(options.sequencer), sessions: 0 }
         sequencers.set(session.tenantId, entry)
       }
       entry.sessions++
-      return mine.size === 1
+      return count === 1
     }
 
     const unregister = (session: Session) => {
       if (!sessions.delete(session.id)) return
-      const k = userKey(session.tenantId, session.userId)
-      const mine = byUser.get(k)
-      mine?.delete(session)
-      const lastOfUser = mine !== undefined && mine.size === 0
-      if (lastOfUser) {
-        byUser.delete(k)
-        index.unload(session.tenantId, session.userId)
-      }
+      const lastOfUser = byUser.delete(session) === 0
+      if (lastOfUser) index.unload(session.tenantId, session.userId)
       const entry = sequencers.get(session.tenantId)
       if (entry !== undefined && --entry.sessions === 0) sequencers.delete(session.tenantId)
       for (const conversationId of session.typing?.keys() ?? [])
@@ -858,10 +891,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     // Presence of connected users, renewed well within its TTL.
     yield* Effect.suspend(() => {
-      const users = [...byUser.values()].flatMap((set) => {
-        const first = set.values().next().value
-        return first === undefined ? [] : [first]
-      })
+      const users = [...byUser.oneOfEachUser()]
       return Effect.forEach(
         users,
         (s) => presence.heartbeat(s.tenantId, s.userId, "online", options.presenceTtlMs),

@@ -28,8 +28,8 @@ export class MembershipIndex {
   private readonly members = new Map<string, Set<Ids.UserId>>()
   private readonly conversationsOf = new Map<string, Set<Ids.ConversationId>>()
   private readonly loaded = new Set<string>()
-  /** Per conversation, how many loaded (local) users are members: at zero it is dropped. */
-  private readonly localCount = new Map<string, number>()
+  /** Per conversation, its loaded (local) members: routing reads them; without any it is dropped. */
+  private readonly local = new Map<string, Set<Ids.UserId>>()
   private readonly journal: Array<{ readonly n: number; readonly event: Event.Event }> = []
   private journalSeq = 0
   private loadsInFlight = 0
@@ -51,11 +51,8 @@ export class MembershipIndex {
 
   /** The loaded users of a conversation. */
   localMembers(tenantId: Ids.TenantId, conversationId: Ids.ConversationId): ReadonlyArray<Ids.UserId> {
-    const set = this.members.get(key(tenantId, conversationId))
-    if (set === undefined) return []
-    const out: Array<Ids.UserId> = []
-    for (const u of set) if (this.loaded.has(key(tenantId, u))) out.push(u)
-    return out
+    const set = this.local.get(key(tenantId, conversationId))
+    return set === undefined ? [] : Array.from(set)
   }
 
   /**
@@ -133,8 +130,7 @@ export class MembershipIndex {
     const u = key(tenantId, userId)
     if (!this.loaded.delete(u)) return
     for (const c of [...(this.conversationsOf.get(u) ?? [])]) {
-      const k = key(tenantId, c)
-      this.localCount.set(k, (this.localCount.get(k) ?? 1) - 1)
+      this.local.get(key(tenantId, c))?.delete(userId)
       this.dropIfUnused(tenantId, c)
     }
   }
@@ -197,10 +193,16 @@ export class MembershipIndex {
     const u = key(tenantId, userId)
     if (this.loaded.has(u)) return
     this.loaded.add(u)
-    for (const c of this.conversationsOf.get(u) ?? []) {
-      const k = key(tenantId, c)
-      this.localCount.set(k, (this.localCount.get(k) ?? 0) + 1)
+    for (const c of this.conversationsOf.get(u) ?? []) this.localSet(key(tenantId, c)).add(userId)
+  }
+
+  private localSet(k: string): Set<Ids.UserId> {
+    let set = this.local.get(k)
+    if (set === undefined) {
+      set = new Set()
+      this.local.set(k, set)
     }
+    return set
   }
 
   private setMembers(
@@ -211,13 +213,13 @@ export class MembershipIndex {
     const k = key(tenantId, conversationId)
     const next = new Set(ids)
     const previous = this.members.get(k) ?? new Set<Ids.UserId>()
-    let local = this.localCount.get(k) ?? 0
+    const local = this.localSet(k)
     for (const u of previous)
       if (!next.has(u)) {
-        this.conversationsOf.get(key(tenantId, u))?.delete(conversationId)
-        if (this.conversationsOf.get(key(tenantId, u))?.size === 0)
-          this.conversationsOf.delete(key(tenantId, u))
-        if (this.isLoaded(tenantId, u)) local--
+        const mine = this.conversationsOf.get(key(tenantId, u))
+        mine?.delete(conversationId)
+        if (mine?.size === 0) this.conversationsOf.delete(key(tenantId, u))
+        local.delete(u)
       }
     for (const u of next)
       if (!previous.has(u)) {
@@ -227,23 +229,22 @@ export class MembershipIndex {
           this.conversationsOf.set(key(tenantId, u), set)
         }
         set.add(conversationId)
-        if (this.isLoaded(tenantId, u)) local++
+        if (this.isLoaded(tenantId, u)) local.add(u)
       }
     this.members.set(k, next)
-    this.localCount.set(k, local)
     this.dropIfUnused(tenantId, conversationId)
   }
 
   private dropIfUnused(tenantId: Ids.TenantId, conversationId: Ids.ConversationId) {
     const k = key(tenantId, conversationId)
-    if (this.replaying || (this.localCount.get(k) ?? 0) > 0) return
+    if (this.replaying || (this.local.get(k)?.size ?? 0) > 0) return
     for (const u of this.members.get(k) ?? []) {
       const set = this.conversationsOf.get(key(tenantId, u))
       set?.delete(conversationId)
       if (set?.size === 0) this.conversationsOf.delete(key(tenantId, u))
     }
     this.members.delete(k)
-    this.localCount.delete(k)
+    this.local.delete(k)
   }
 
   private endLoad() {

@@ -4,12 +4,62 @@ import { CloseCode, eventFrame } from "./Protocol.js"
 import type { Released } from "./Sequencer.js"
 
 /**
+ * A server-to-client text frame (FIN, opcode 1, unmasked) around `payload`, as RFC 6455 lays it out.
+ * Built once per event, it goes to every session's socket as is.
+ */
+export const textFrame = (payload: Buffer): Buffer => {
+  const length = payload.length
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10
+  const frame = Buffer.allocUnsafe(header + length)
+  frame[0] = 0x81
+  if (header === 2) frame[1] = length
+  else if (header === 4) {
+    frame[1] = 126
+    frame.writeUInt16BE(length, 2)
+  } else {
+    frame[1] = 127
+    frame.writeBigUInt64BE(BigInt(length), 2)
+  }
+  payload.copy(frame, header)
+  return frame
+}
+
+/** What of `ws`'s internals a pre-built frame needs (the same door engine.io uses for broadcasts). */
+interface WsInternals {
+  readonly _sender?: { readonly _state?: number; sendFrame?: (list: Array<Buffer>) => void }
+}
+
+/**
+ * Writes a pre-built frame through the connection's sender when it is idle (no fragmented or queued
+ * message in progress, which is always so without compression); answers false otherwise, and the caller
+ * sends the payload the ordinary way.
+ */
+const sendBuilt = (ws: WebSocket, frame: Buffer): boolean => {
+  const sender = (ws as unknown as WsInternals)._sender
+  if (sender?.sendFrame === undefined || sender._state !== 0) return false
+  sender.sendFrame([frame])
+  return true
+}
+
+/** A frame's payload, and the whole frame built around it (lazily, once). */
+export class Outgoing {
+  private built: Buffer | undefined
+
+  constructor(readonly payload: Buffer) {}
+
+  get frame(): Buffer {
+    if (this.built === undefined) this.built = textFrame(this.payload)
+    return this.built
+  }
+}
+
+/**
  * An event on its way to local sessions: serialized once, whatever the number of sessions, and framed
  * once per distinct cursor (in practice once: the cursor is the tenant's, not the session's).
  */
 export class RoutedEvent {
   private json: string | undefined
-  private framed: Buffer | undefined
+  private framed: Outgoing | undefined
 
   constructor(
     readonly released: Released,
@@ -33,12 +83,13 @@ export class RoutedEvent {
     return this.json
   }
 
-  frame(cursor: string): Buffer {
+  frame(cursor: string): Outgoing {
     if (cursor === this.released.cursor) {
-      if (this.framed === undefined) this.framed = Buffer.from(eventFrame(this.eventJson, cursor))
+      if (this.framed === undefined)
+        this.framed = new Outgoing(Buffer.from(eventFrame(this.eventJson, cursor)))
       return this.framed
     }
-    return Buffer.from(eventFrame(this.eventJson, cursor))
+    return new Outgoing(Buffer.from(eventFrame(this.eventJson, cursor)))
   }
 }
 
@@ -123,9 +174,14 @@ export class Session {
   }
 
   /** Sends a frame unless the connection already holds too much; then it is closed as a slow consumer. */
-  send(data: Buffer | string): boolean {
+  send(data: Buffer | string | Outgoing): boolean {
     if (!this.open) return false
-    const length = typeof data === "string" ? Buffer.byteLength(data) : data.length
+    const length =
+      typeof data === "string"
+        ? Buffer.byteLength(data)
+        : data instanceof Outgoing
+          ? data.payload.length
+          : data.length
     if (this.ws.bufferedAmount + length > this.limits.maxBufferedBytes) {
       this.counters.slowConsumers++
       this.close(
@@ -134,7 +190,8 @@ export class Session {
       )
       return false
     }
-    this.ws.send(data, { binary: false })
+    if (!(data instanceof Outgoing)) this.ws.send(data, { binary: false })
+    else if (!sendBuilt(this.ws, data.frame)) this.ws.send(data.payload, { binary: false })
     this.counters.framesOut++
     this.counters.bytesOut += length
     return true

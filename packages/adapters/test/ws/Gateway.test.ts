@@ -122,6 +122,35 @@ describe("WebSocket gateway", () => {
     })
   })
 
+  it("frames events of any size: under 126 bytes, under 64 KiB and above", async () => {
+    const tenant = tenantOf("size")
+    const conversation = await h.createConversation(tenant, "ann", ["bob"])
+    const bob = Client.connect(h.url, { token: h.token(tenant, "bob") })
+    await bob.welcome()
+    for (const size of [0, 60_000, 200_000]) {
+      await h.run(
+        Messages.sendMessage(h.caller(tenant, "ann"), conversation.id, {
+          clientMessageId: `size${size}` as Ids.ClientMessageId,
+          content: new Content.TextContent({ type: "text", text: "x" }),
+          metadata: { blob: "y".repeat(size) },
+        }),
+      )
+      const frame = await bob.waitFor(
+        (f) =>
+          f.type === "event" &&
+          (f.event as { data: { message?: { clientMessageId: string } } }).data.message?.clientMessageId ===
+            `size${size}`,
+      )
+      const metadata = (frame.event as { data: { message: { metadata: { blob: string } } } }).data.message
+        .metadata
+      expect(metadata.blob).toHaveLength(size)
+    }
+    // A pong is a tiny frame of its own.
+    bob.send({ type: "ping" })
+    expect(await bob.waitFor((f) => f.type === "pong")).toEqual({ type: "pong" })
+    await bob.close()
+  })
+
   describe("commands", () => {
     it("answers send like the HTTP send: new, replayed, conflicting, and refused", async () => {
       const tenant = tenantOf("send")

@@ -3,9 +3,10 @@
  * system, one scenario, given as JSON in argv[2]; prints `RESULT <json>` at the end.
  *
  * Scenarios:
- * - throughput: 1 room with N subscribers; a publisher (also in the room) keeps `window` messages in
- *   flight (counted by its own copy coming back) for `durationS`; result: deliveries/s to the subscribers.
- * - latency: the same room, the publisher at a fixed `rate` msg/s; every subscriber timestamps each
+ * - throughput: 1 room with N subscribers; `publishers` senders (also in the room), round-robin, keep
+ *   `window` messages in flight (counted by the copies coming back to the first) for `durationS`; result:
+ *   deliveries/s to the subscribers.
+ * - latency: the same room, the publishers together at a fixed `rate` msg/s; every subscriber timestamps each
  *   message it gets against the send time (same process, same monotonic clock): p50/p99/max.
  * - memory: N idle connections; the server's RSS (from /proc) before and after, per connection.
  *
@@ -27,6 +28,13 @@ export interface Config {
   readonly durationS: number
   readonly rate: number
   readonly window: number
+  /** Connections the messages are sent from, round-robin (a room has many senders). */
+  readonly publishers: number
+  /**
+   * The bare ws and Socket.IO publishers pad their message to this many bytes, so that every system
+   * puts about as many bytes on the wire per delivery as a Chat4All event frame carries.
+   */
+  readonly padTo: number
   readonly serverPid: number
   readonly secret?: string | undefined
 }
@@ -64,6 +72,12 @@ const hasMarker = ({ chunk, start, end }: Raw): boolean => {
 const startsWith = ({ chunk, start, end }: Raw, prefix: string): boolean =>
   end - start >= prefix.length && chunk.toString("latin1", start, start + prefix.length) === prefix
 
+/** The bench text of message n, padded to `padTo` bytes. */
+const padded = (n: number) => {
+  const text = `@@${n}@@ hello from the bench`
+  return text.length >= config.padTo ? text : text + " ".repeat(config.padTo - text.length)
+}
+
 const rssOf = (pid: number): number => {
   const status = Fs.readFileSync(`/proc/${pid}/status`, "utf8")
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
@@ -94,7 +108,8 @@ interface System {
   /** Prepares the room for `count` subscribers (Chat4All: users, tokens, a conversation). */
   setup(count: number, idle: boolean): Promise<void>
   subscriber(i: number, onFrame: (raw: Raw) => void): Promise<Connection>
-  publisher(onFrame: (raw: Raw) => void): Promise<Publisher>
+  /** Publisher `i`; all of them are in the room. */
+  publisher(i: number, onFrame: (raw: Raw) => void): Promise<Publisher>
 }
 
 /**
@@ -138,10 +153,10 @@ const wsSystem = (url: string): System => {
   return {
     setup: async () => {},
     subscriber: async (i, onFrame) => lean(target, path, sourceAddress(i), onFrame, undefined),
-    publisher: async (onFrame) => {
+    publisher: async (_i, onFrame) => {
       const socket = await lean(target, path, undefined, onFrame, undefined)
       return {
-        publish: (n) => socket.sendText(`{"text":"@@${n}@@ hello from the bench"}`),
+        publish: (n) => socket.sendText(`{"text":"${padded(n)}"}`),
         close: () => socket.close(),
       }
     },
@@ -176,7 +191,7 @@ const socketIoSystem = (url: string): System => {
       )
       return self
     },
-    publisher: (onFrame) =>
+    publisher: (_i, onFrame) =>
       new Promise<Publisher>((resolve, reject) => {
         const socket = ioClient(url, { transports: ["websocket"], forceNew: true, reconnection: false })
         socket.on("msg", (body: string) => {
@@ -187,7 +202,7 @@ const socketIoSystem = (url: string): System => {
         socket.once("connect", () =>
           socket.emit("join", "bench", () =>
             resolve({
-              publish: (n) => socket.emit("pub", `@@${n}@@ hello from the bench`),
+              publish: (n) => socket.emit("pub", padded(n)),
               close: () => socket.disconnect(),
             }),
           ),
@@ -213,21 +228,30 @@ const chat4allSystem = (url: string, secret: string): System => {
     setup: async (count, idle) => {
       if (idle) return
       const members = Array.from({ length: count }, (_, i) => `sub-${i}`)
+      const owner = await token("publisher-0")
       const response = await fetch(`${url}/v1/conversations`, {
         method: "POST",
-        headers: { authorization: `Bearer ${await token("publisher")}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${owner}`, "content-type": "application/json" },
         body: JSON.stringify({ type: "group", members, title: "bench room" }),
       })
       if (response.status !== 201)
         throw new Error(`creating the room answered ${response.status}: ${await response.text()}`)
       conversationId = ((await response.json()) as { id: string }).id
+      for (let i = 1; i < config.publishers; i++) {
+        const added = await fetch(`${url}/v1/conversations/${conversationId}/members`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${owner}`, "content-type": "application/json" },
+          body: JSON.stringify({ userId: `publisher-${i}` }),
+        })
+        if (added.status >= 300) throw new Error(`adding publisher ${i} answered ${added.status}`)
+      }
     },
     subscriber: async (i, onFrame) =>
       lean(target, `/v1/ws?access_token=${await token(`sub-${i}`)}`, sourceAddress(i), onFrame, isWelcome),
-    publisher: async (onFrame) => {
+    publisher: async (i, onFrame) => {
       const socket = await lean(
         target,
-        `/v1/ws?access_token=${await token("publisher")}`,
+        `/v1/ws?access_token=${await token(`publisher-${i}`)}`,
         undefined,
         (raw) => {
           // Its own message comes back as an event; the reply to the send is not counted.
@@ -282,6 +306,21 @@ const connectAll = async (system: System, count: number, onFrame: (i: number, ra
   return connections
 }
 
+/** The publishers; only the first reports what comes back (every publisher is in the room). */
+const connectPublishers = (system: System, onFrame: (raw: Raw) => void) =>
+  Promise.all(
+    Array.from({ length: Math.max(1, config.publishers) }, (_, i) =>
+      system.publisher(i, i === 0 ? onFrame : () => {}),
+    ),
+  )
+
+const roundRobin = (publishers: ReadonlyArray<Publisher>): Publisher => ({
+  publish: (n) => publishers[n % publishers.length]!.publish(n),
+  close: () => {
+    for (const p of publishers) p.close()
+  },
+})
+
 const percentile = (sorted: Float64Array, p: number) =>
   sorted.length === 0
     ? Number.NaN
@@ -291,25 +330,29 @@ const throughput = async (system: System) => {
   await system.setup(config.subscribers, false)
   let delivered = 0
   let lastDelivery = 0
+  let bytes = 0
   const subscribers = await connectAll(system, config.subscribers, (_i, raw) => {
     if (hasMarker(raw)) {
       delivered++
+      bytes += raw.end - raw.start
       lastDelivery = performance.now()
     }
   })
   let echoed = 0
   let wake: (() => void) | undefined
-  const publisher = await system.publisher((raw) => {
+  const publishers = await connectPublishers(system, (raw) => {
     if (hasMarker(raw)) {
       echoed++
       wake?.()
     }
   })
+  const publisher = roundRobin(publishers)
   // Warm up, then measure.
   for (let n = 0; n < 50; n++) publisher.publish(n)
   while (echoed < 50) await new Promise<void>((resolve) => (wake = resolve))
   await sleep(500)
   delivered = 0
+  bytes = 0
   echoed = 0
   let sent = 0
   const serverCpu = cpuOf(config.serverPid)
@@ -338,6 +381,7 @@ const throughput = async (system: System) => {
     seconds: Math.round(seconds * 100) / 100,
     deliveriesPerS: Math.round(delivered / seconds),
     messagesPerS: Math.round(sent / seconds),
+    bytesPerDelivery: Math.round(bytes / Math.max(1, delivered)),
     // Deliveries per second of the server's own CPU: what the server costs, whatever else runs.
     deliveriesPerServerCpuS: Math.round(delivered / serverCpuS),
     serverCpuS: Math.round(serverCpuS * 100) / 100,
@@ -355,7 +399,7 @@ const latency = async (system: System) => {
     const n = markerOf(raw)
     if (n >= 100 && count < samples.length) samples[count++] = performance.now() - sentAt[n]!
   })
-  const publisher = await system.publisher(() => {})
+  const publisher = roundRobin(await connectPublishers(system, () => {}))
   // Warm up (ids below 100 are not measured).
   for (let n = 0; n < 20; n++) {
     publisher.publish(n)

@@ -2,8 +2,8 @@
  * `npm run bench:realtime`: Chat4All's WebSocket gateway beside a bare `ws` broadcast server (the limit)
  * and a Socket.IO rooms server, driven by one load generator in its own process.
  *
- * - deliveries/s: 1 room x 1,000 subscribers, the publisher keeping 16 messages in flight;
- * - latency: 100 msg/s to 1,000 subscribers for 10 s, send -> receive p50/p99;
+ * - deliveries/s: 1 room x 1,000 subscribers, 4 senders in the room keeping 32 messages in flight;
+ * - latency: 100 msg/s (from the 4 senders) to 1,000 subscribers for 10 s, send -> receive p50/p99;
  * - memory: RSS per idle connection at 10,000 connections.
  *
  * Each system and scenario gets a fresh server process. Env: BENCH_SYSTEMS (chat4all,bare-ws,socketio;
@@ -130,7 +130,9 @@ for (const scenario of scenarios)
         subscribers: scenario === "memory" ? connections : subscribers,
         durationS,
         rate: 100,
-        window: 16,
+        window: Number(process.env.BENCH_WINDOW ?? 32),
+        publishers: Number(process.env.BENCH_PUBLISHERS ?? 4),
+        padTo: Number(process.env.BENCH_PAD_TO ?? 620),
         serverPid: server.pid,
         secret,
       })
