@@ -6,7 +6,22 @@ export const Iso = Schema.String.annotations({
   jsonSchema: { type: "string", format: "date-time" },
 })
 
-export const iso = (millis: number): string => new Date(millis).toISOString()
+const isoCache = new Map<number, string>()
+const isoCacheSize = 50_000
+
+/**
+ * Epoch ms as ISO-8601. The same instants come back again and again (a conversation's times, its members'
+ * joins, last messages on every list), so formatted strings are kept: formatting was a tenth of a list's CPU.
+ */
+export const iso = (millis: number): string => {
+  let text = isoCache.get(millis)
+  if (text === undefined) {
+    text = new Date(millis).toISOString()
+    if (isoCache.size >= isoCacheSize) isoCache.clear()
+    isoCache.set(millis, text)
+  }
+  return text
+}
 
 export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
   description: "Free-form JSON object kept with the resource",

@@ -21,6 +21,8 @@ export const AddMember = Schema.Struct({
   role: Schema.optional(Member.MemberRole).annotations({ description: "Default `member`" }),
 }).annotations({ identifier: "AddMember" })
 
+export const ConversationPage = Page(Conversation, "ConversationPage")
+
 export const ConversationsApi = withCommonErrors(
   HttpApiGroup.make("conversations")
     .add(
@@ -41,7 +43,7 @@ export const ConversationsApi = withCommonErrors(
         .setUrlParams(
           Schema.Struct({ limit: Schema.optional(Limit), cursor: Schema.optional(Schema.String) }),
         )
-        .addSuccess(Page(Conversation, "ConversationPage"))
+        .addSuccess(ConversationPage)
         .annotate(OpenApi.Summary, "The caller's conversations, latest activity first")
         .annotate(OpenApi.Description, "Each with `lastMessage` and the caller's `unreadCount`."),
     )

@@ -32,6 +32,10 @@ export const Receipt = Schema.Struct({
 
 export const MessageList = Page(Message, "MessagePage")
 
+export const MessageContext = Schema.Struct({ items: Schema.Array(Message) }).annotations({
+  identifier: "MessageContext",
+})
+
 export const MessagesApi = withCommonErrors(
   HttpApiGroup.make("messages")
     .add(
@@ -113,9 +117,7 @@ export const MessagesApi = withCommonErrors(
             after: Schema.optional(IntParam(0, 100, "Neighbours after the message (default 5)")),
           }),
         )
-        .addSuccess(
-          Schema.Struct({ items: Schema.Array(Message) }).annotations({ identifier: "MessageContext" }),
-        )
+        .addSuccess(MessageContext)
         .annotate(OpenApi.Summary, "The message with its neighbours, by seq"),
     )
     .middleware(Authentication),

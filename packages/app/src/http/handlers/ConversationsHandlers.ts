@@ -1,10 +1,12 @@
 import { Conversations } from "@chat4all/domain"
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect } from "effect"
-import { fromConversation, fromMember, fromSummary } from "../../wire/Conversation.js"
+import { Conversation, fromConversation, fromMember, fromSummary, Member } from "../../wire/Conversation.js"
 import { Api } from "../Api.js"
 import { CurrentCaller } from "../Authentication.js"
+import { ConversationPage } from "../api/ConversationsApi.js"
 import { problems } from "../DomainErrors.js"
+import { json } from "../Respond.js"
 
 export const ConversationsHandlers = HttpApiBuilder.group(Api, "conversations", (handlers) =>
   handlers
@@ -13,20 +15,26 @@ export const ConversationsHandlers = HttpApiBuilder.group(Api, "conversations", 
         const caller = yield* CurrentCaller
         const { conversation, created } = yield* problems(Conversations.createConversation(caller, payload))
         const body = fromConversation(conversation)
-        return created ? body : HttpServerResponse.unsafeJson(body, { status: 200 })
+        return json(Conversation, body, { status: created ? 201 : 200 })
       }),
     )
     .handle("list", ({ urlParams }) =>
       Effect.gen(function* () {
         const caller = yield* CurrentCaller
         const page = yield* problems(Conversations.listConversations(caller, urlParams))
-        return { items: page.items.map(fromSummary), nextCursor: page.nextCursor ?? null }
+        return json(ConversationPage, {
+          items: page.items.map(fromSummary),
+          nextCursor: page.nextCursor ?? null,
+        })
       }),
     )
     .handle("get", ({ path }) =>
       Effect.gen(function* () {
         const caller = yield* CurrentCaller
-        return fromConversation(yield* problems(Conversations.getConversation(caller, path.conversationId)))
+        return json(
+          Conversation,
+          fromConversation(yield* problems(Conversations.getConversation(caller, path.conversationId))),
+        )
       }),
     )
     .handle("addMember", ({ path, payload }) =>
@@ -36,7 +44,7 @@ export const ConversationsHandlers = HttpApiBuilder.group(Api, "conversations", 
           Conversations.addMember(caller, path.conversationId, payload.userId, payload.role ?? "member"),
         )
         const body = fromMember(member)
-        return added ? body : HttpServerResponse.unsafeJson(body, { status: 200 })
+        return json(Member, body, { status: added ? 201 : 200 })
       }),
     )
     .handle("removeMember", ({ path }) =>

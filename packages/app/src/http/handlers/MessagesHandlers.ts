@@ -1,16 +1,18 @@
 import { Deliveries, type Ids, Messages, Page, Receipts } from "@chat4all/domain"
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { HttpApiBuilder } from "@effect/platform"
 import { Effect, Metric } from "effect"
 import { messagesSent } from "../../observability/Metrics.js"
-import { fromMember } from "../../wire/Conversation.js"
-import { fromMessage } from "../../wire/Message.js"
-import { fromStatus, fromTransition } from "../../wire/Status.js"
+import { fromMember, Member } from "../../wire/Conversation.js"
+import { fromMessage, Message } from "../../wire/Message.js"
+import { fromStatus, fromTransition, MessageStatusView, StatusHistory } from "../../wire/Status.js"
 import { Api } from "../Api.js"
 import { CurrentCaller } from "../Authentication.js"
+import { MessageContext, MessageList } from "../api/MessagesApi.js"
 import { problems } from "../DomainErrors.js"
 import * as MessageCursor from "../MessageCursor.js"
 import * as Problem from "../Problem.js"
 import { SendRateLimiter, sendKey } from "../RateLimiter.js"
+import { json } from "../Respond.js"
 
 /** The body's clientMessageId, or the Idempotency-Key header standing in for it. */
 const idempotencyKey = (
@@ -49,13 +51,9 @@ export const MessagesHandlers = HttpApiBuilder.group(Api, "messages", (handlers)
             }),
           )
           const body = fromMessage(message)
-          if (replayed)
-            return HttpServerResponse.unsafeJson(body, {
-              status: 200,
-              headers: { "idempotent-replayed": "true" },
-            })
+          if (replayed) return json(Message, body, { headers: { "idempotent-replayed": "true" } })
           yield* Metric.increment(messagesSent)
-          return body
+          return json(Message, body, { status: 201 })
         }),
       )
       .handle("list", ({ path, urlParams }) =>
@@ -69,10 +67,10 @@ export const MessagesHandlers = HttpApiBuilder.group(Api, "messages", (handlers)
           const items = yield* problems(
             Messages.listMessages(caller, path.conversationId, { ...bounds, limit }),
           )
-          return {
+          return json(MessageList, {
             items: items.map(fromMessage),
             nextCursor: MessageCursor.next(bounds, items, limit) ?? null,
-          }
+          })
         }),
       )
       .handle("receipt", ({ path, payload }) =>
@@ -81,33 +79,36 @@ export const MessagesHandlers = HttpApiBuilder.group(Api, "messages", (handlers)
           const { member } = yield* problems(
             Receipts.recordReceipt(caller, path.conversationId, payload.type, payload.seq),
           )
-          return fromMember(member)
+          return json(Member, fromMember(member))
         }),
       )
       .handle("get", ({ path }) =>
         Effect.gen(function* () {
           const caller = yield* CurrentCaller
-          return fromMessage(yield* problems(Messages.getMessage(caller, path.messageId)))
+          return json(Message, fromMessage(yield* problems(Messages.getMessage(caller, path.messageId))))
         }),
       )
       .handle("status", ({ path }) =>
         Effect.gen(function* () {
           const caller = yield* CurrentCaller
-          return fromStatus(yield* problems(Deliveries.messageStatus(caller, path.messageId)))
+          return json(
+            MessageStatusView,
+            fromStatus(yield* problems(Deliveries.messageStatus(caller, path.messageId))),
+          )
         }),
       )
       .handle("history", ({ path }) =>
         Effect.gen(function* () {
           const caller = yield* CurrentCaller
           const transitions = yield* problems(Deliveries.statusHistory(caller, path.messageId))
-          return { items: transitions.map(fromTransition) }
+          return json(StatusHistory, { items: transitions.map(fromTransition) })
         }),
       )
       .handle("context", ({ path, urlParams }) =>
         Effect.gen(function* () {
           const caller = yield* CurrentCaller
           const items = yield* problems(Messages.messageContext(caller, path.messageId, urlParams))
-          return { items: items.map(fromMessage) }
+          return json(MessageContext, { items: items.map(fromMessage) })
         }),
       )
   }),
