@@ -235,6 +235,10 @@ const wsFramesOut = Metric.counter("chat4all_ws_frames_out_total", {
   description: "Frames sent to WebSocket clients",
   incremental: true,
 })
+const wsEventWrites = Metric.counter("chat4all_ws_event_writes_total", {
+  description: "Socket writes carrying event frames (several frames per write when a session has a backlog)",
+  incremental: true,
+})
 const wsSlowConsumers = Metric.counter("chat4all_ws_slow_consumers_total", {
   description: "Connections closed (4008) for holding too much unsent data",
   incremental: true,
@@ -277,10 +281,21 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
         expiresAt: number
       }
     >()
-    const counters: SessionCounters = { framesOut: 0, bytesOut: 0, slowConsumers: 0 }
+    const counters: SessionCounters = { framesOut: 0, eventWrites: 0, bytesOut: 0, slowConsumers: 0 }
     let closing = false
 
     const encode = (released: Released) => JSON.stringify(hooks.encodeEvent(released.event))
+
+    /** Sessions with event frames queued this round; `flushAll` writes them once the round is routed. */
+    let dirty: Array<Session> = []
+    const markDirty = (session: Session) => {
+      dirty.push(session)
+    }
+    const flushAll = () => {
+      const sessions = dirty
+      dirty = []
+      for (const session of sessions) session.flush()
+    }
 
     // --- routing ---------------------------------------------------------------------------------
 
@@ -534,6 +549,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
         if (entry !== undefined && session.startPosition !== undefined)
           for (const released of entry.sequencer.start(session.startPosition, Date.now())) dispatch(released)
         session.goLive()
+        flushAll()
         if (firstOfUser) yield* goOnline(session.tenantId, session.userId)
       }).pipe(
         Effect.catchAll((error) =>
@@ -769,6 +785,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
                 )
                 session = s
                 s.onGone = unregister
+                s.onQueued = markDirty
                 const firstOfUser = register(s)
                 for (const [data, isBinary] of early.splice(0)) onFrame(s, data, isBinary)
                 return start(s, resumeFrom, firstOfUser)
@@ -807,6 +824,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
             } catch (defect) {
               runFork(Effect.logError(`ws: routing event ${event.id} (${event.type}) failed`, defect))
             }
+          flushAll()
         }),
       ),
       Effect.forever,
@@ -831,6 +849,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     // Reorder windows, lapsed typing, and metrics: every 250 ms.
     let lastFrames = 0
+    let lastWrites = 0
     let lastSlow = 0
     yield* Effect.sync(() => {
       const now = Date.now()
@@ -844,6 +863,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
           )
         for (const r of released) dispatch(r)
       }
+      flushAll()
       for (const [k, t] of typing)
         if (t.expiresAt <= now) {
           typing.delete(k)
@@ -855,12 +875,15 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
       Effect.zipRight(
         Effect.suspend(() => {
           const frames = counters.framesOut - lastFrames
+          const writes = counters.eventWrites - lastWrites
           const slow = counters.slowConsumers - lastSlow
           lastFrames = counters.framesOut
+          lastWrites = counters.eventWrites
           lastSlow = counters.slowConsumers
           return Effect.all([
             Metric.set(wsSessions, sessions.size),
             Metric.incrementBy(wsFramesOut, frames),
+            Metric.incrementBy(wsEventWrites, writes),
             Metric.incrementBy(wsSlowConsumers, slow),
           ])
         }),

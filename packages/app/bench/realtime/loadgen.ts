@@ -321,6 +321,16 @@ const roundRobin = (publishers: ReadonlyArray<Publisher>): Publisher => ({
   },
 })
 
+/** Chat4All's own counters of frames and socket writes, from /metrics (other systems: none). */
+const writeCounters = async (): Promise<{ frames: number; writes: number } | undefined> => {
+  if (config.system !== "chat4all") return undefined
+  await sleep(300)
+  const text = await (await fetch(`${config.url}/metrics`)).text()
+  const read = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, "m").exec(text)?.[1] ?? Number.NaN)
+  return { frames: read("chat4all_ws_frames_out_total"), writes: read("chat4all_ws_event_writes_total") }
+}
+
 const percentile = (sorted: Float64Array, p: number) =>
   sorted.length === 0
     ? Number.NaN
@@ -355,6 +365,7 @@ const throughput = async (system: System) => {
   bytes = 0
   echoed = 0
   let sent = 0
+  const countersBefore = await writeCounters()
   const serverCpu = cpuOf(config.serverPid)
   const generatorCpu = ownCpu()
   const started = performance.now()
@@ -372,6 +383,7 @@ const throughput = async (system: System) => {
   const seconds = (lastDelivery - started) / 1000
   const serverCpuS = cpuOf(config.serverPid) - serverCpu
   const generatorCpuS = ownCpu() - generatorCpu
+  const countersAfter = await writeCounters()
   publisher.close()
   for (const s of subscribers) s.close()
   return {
@@ -386,6 +398,16 @@ const throughput = async (system: System) => {
     deliveriesPerServerCpuS: Math.round(delivered / serverCpuS),
     serverCpuS: Math.round(serverCpuS * 100) / 100,
     generatorCpuS: Math.round(generatorCpuS * 100) / 100,
+    ...(countersBefore === undefined || countersAfter === undefined
+      ? {}
+      : {
+          framesPerWrite:
+            Math.round(
+              ((countersAfter.frames - countersBefore.frames) /
+                (countersAfter.writes - countersBefore.writes)) *
+                100,
+            ) / 100,
+        }),
   }
 }
 
