@@ -94,6 +94,9 @@ export interface Options {
   readonly presenceMaxMembers: number
   readonly replayPageSize: number
   readonly closeGraceMs: number
+  /** After a routing round this long (ms), the router waits `coalesceMs` so that events batch up. */
+  readonly coalesceAfterMs: number
+  readonly coalesceMs: number
   readonly sequencer: SequencerOptions
 }
 
@@ -109,6 +112,8 @@ export const defaults: Options = {
   presenceMaxMembers: 100,
   replayPageSize: 200,
   closeGraceMs: 5_000,
+  coalesceAfterMs: 4,
+  coalesceMs: 2,
   sequencer: defaultSequencerOptions,
 }
 
@@ -814,10 +819,18 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     // --- background work --------------------------------------------------------------------------
 
+    // The router. A round that took long (a big room: a write per member) is followed by a short pause
+    // before the next take, so that the events arriving meanwhile go out together: one write per session
+    // for several events instead of one each. Quick rounds (small rooms, light load) never pause.
     const events = yield* fanout.subscribe.pipe(Effect.orDie)
-    yield* Queue.takeBetween(events, 1, 4096).pipe(
+    let lastRoundMs = 0
+    yield* Effect.suspend(() =>
+      lastRoundMs >= options.coalesceAfterMs ? Effect.sleep(options.coalesceMs) : Effect.void,
+    ).pipe(
+      Effect.zipRight(Queue.takeBetween(events, 1, 4096)),
       Effect.flatMap((chunk) =>
         Effect.sync(() => {
+          const started = performance.now()
           for (const event of chunk)
             try {
               onEvent(event)
@@ -825,6 +838,7 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
               runFork(Effect.logError(`ws: routing event ${event.id} (${event.type}) failed`, defect))
             }
           flushAll()
+          lastRoundMs = performance.now() - started
         }),
       ),
       Effect.forever,
