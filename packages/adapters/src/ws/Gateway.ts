@@ -519,14 +519,17 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
             const after =
               event.position !== undefined ? String(event.position) : last ? batch.nextCursor : cursor
             const frame = Protocol.eventFrame(JSON.stringify(hooks.encodeEvent(event)), after)
+            // At the client's pace: never more than half the send buffer waiting, whatever the page size.
+            if (session.ws.bufferedAmount + frame.length > options.maxBufferedBytes / 2) {
+              yield* whenDrained(session)
+              if (!session.open) return undefined
+            }
             if (!session.send(frame)) return undefined
             session.cursor = after
           }
           cursor = batch.nextCursor
           session.cursor = cursor
           if (!batch.hasMore) break
-          yield* whenDrained(session)
-          if (!session.open) return undefined
         }
         session.replayedIds = replayed
         return cursor
