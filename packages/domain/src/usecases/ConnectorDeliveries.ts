@@ -1,6 +1,8 @@
 import { Cause, Clock, Effect, Option, Random, Schedule } from "effect"
+import type { ChannelIdentity } from "../model/ChannelIdentity.js"
 import type { ChannelName } from "../model/Delivery.js"
 import type { TenantId } from "../model/Ids.js"
+import type { Member } from "../model/Member.js"
 import type { Message } from "../model/Message.js"
 import { ChannelConnectors, type SendOutcome } from "../ports/ChannelConnectors.js"
 import { type ClaimedSend, ConnectorOutbox, type RouteClaim } from "../ports/ConnectorOutbox.js"
@@ -17,6 +19,12 @@ import { applyDeliveryUpdate, type DeliveryUpdate } from "./Deliveries.js"
  * (delivery), with every status change going through the conversation's decider, so the delivery state
  * and its history stay where every other status change is kept.
  */
+
+/** Who a conversation's messages go to: its members and their channel identities. */
+interface Audience {
+  readonly members: ReadonlyArray<Member>
+  readonly identities: ReadonlyArray<ChannelIdentity>
+}
 
 /** Skips that are the message's own fault, recorded as `failed` so the sender sees why. */
 const failingSkips = new Set<Routing.SkippedDelivery["reason"]>(["content_unsupported", "text_too_long"])
@@ -58,12 +66,30 @@ export const routeClaim = (claim: RouteClaim) =>
     const identities = yield* IdentityStore
     const planned: Array<Routing.PlannedDelivery> = []
     const refused: Array<DeliveryUpdate> = []
+    // A stretch often holds many messages of one conversation: its members and their identities are
+    // read once per stretch.
+    const audiences = new Map<string, Option.Option<Audience>>()
+    const audienceOf = (conversationId: Message["conversationId"]) =>
+      Effect.gen(function* () {
+        const known = audiences.get(conversationId)
+        if (known !== undefined) return known
+        const conversation = yield* conversations.get(claim.tenantId, conversationId)
+        const audience = Option.isNone(conversation)
+          ? Option.none<Audience>()
+          : Option.some({
+              members: conversation.value.members,
+              identities: yield* identities.list(
+                claim.tenantId,
+                conversation.value.members.map((m) => m.userId),
+              ),
+            })
+        audiences.set(conversationId, audience)
+        return audience
+      })
     for (const message of capabilities.length === 0 ? [] : claim.messages) {
-      const conversation = yield* conversations.get(claim.tenantId, message.conversationId)
-      if (Option.isNone(conversation)) continue
-      const members = conversation.value.members
-      const recipients = members.filter((m) => m.userId !== message.senderId).map((m) => m.userId)
-      const found = yield* identities.list(claim.tenantId, recipients)
+      const audience = yield* audienceOf(message.conversationId)
+      if (Option.isNone(audience)) continue
+      const { members, identities: found } = audience.value
       const plan = Routing.plan(message, members, found, capabilities)
       planned.push(...plan.deliveries)
       for (const skip of plan.skipped) {
