@@ -309,10 +309,17 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
     const dispatch = (released: Released) => {
       const routing = index.route(released.event)
       if (routing.fetch !== undefined) runFork(fetchConversation(released.event.tenantId, routing.fetch))
-      if (routing.recipients.length === 0) return
+      const recipients = routing.recipients
+      if (
+        (Array.isArray(recipients) ? recipients.length : (recipients as ReadonlySet<Ids.UserId>).size) === 0
+      )
+        return
       const routed = new RoutedEvent(released, encode)
-      for (const userId of routing.recipients)
-        for (const session of sessionsOf(released.event.tenantId, userId) ?? []) session.deliver(routed)
+      const tenantId = released.event.tenantId
+      for (const userId of recipients) {
+        const mine = sessionsOf(tenantId, userId)
+        if (mine !== undefined) for (const session of mine) session.deliver(routed)
+      }
     }
 
     const onEvent = (event: Event.Event) => {

@@ -2,9 +2,11 @@ import type { Conversation, Event, Ids } from "@chat4all/domain"
 
 const key = (tenantId: string, id: string) => `${tenantId}\u0000${id}`
 
+const empty: ReadonlySet<Ids.UserId> = new Set()
+
 /** What routing one event needs: the local users it goes to, and a conversation to fetch, if any. */
 export interface Routing {
-  readonly recipients: ReadonlyArray<Ids.UserId>
+  readonly recipients: ReadonlyArray<Ids.UserId> | ReadonlySet<Ids.UserId>
   /** A local user joined a conversation this node did not know: fetch it for its other members. */
   readonly fetch?: Ids.ConversationId | undefined
 }
@@ -53,6 +55,11 @@ export class MembershipIndex {
   localMembers(tenantId: Ids.TenantId, conversationId: Ids.ConversationId): ReadonlyArray<Ids.UserId> {
     const set = this.local.get(key(tenantId, conversationId))
     return set === undefined ? [] : Array.from(set)
+  }
+
+  /** The same, without a copy: for routing, which reads it at once (do not keep it). */
+  localMembersView(tenantId: Ids.TenantId, conversationId: Ids.ConversationId): ReadonlySet<Ids.UserId> {
+    return this.local.get(key(tenantId, conversationId)) ?? empty
   }
 
   /**
@@ -147,8 +154,9 @@ export class MembershipIndex {
       this.change(event)
       return { recipients }
     }
-    const fetch = this.change(event)
-    return { recipients: this.localMembers(tenantId, conversationId), fetch }
+    // Only membership events change the index; the others go to the members as they are.
+    const fetch = isMembership(event) ? this.change(event) : undefined
+    return { recipients: this.localMembersView(tenantId, conversationId), fetch }
   }
 
   /** Applies a membership event; answers a conversation to fetch when only part of it is known. */

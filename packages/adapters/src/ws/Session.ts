@@ -61,22 +61,20 @@ export class Outgoing {
 export class RoutedEvent {
   private json: string | undefined
   private framed: Outgoing | undefined
+  readonly id: string
+  readonly position: number | undefined
+  readonly cursor: string | undefined
+  /** The cursor as a number (cursors are log positions), read once rather than per session. */
+  readonly cursorPosition: number | undefined
 
   constructor(
     readonly released: Released,
     private readonly encode: (released: Released) => string,
-  ) {}
-
-  get id(): string {
-    return this.released.event.id
-  }
-
-  get position(): number | undefined {
-    return this.released.event.position
-  }
-
-  get cursor(): string | undefined {
-    return this.released.cursor
+  ) {
+    this.id = released.event.id
+    this.position = released.event.position
+    this.cursor = released.cursor
+    this.cursorPosition = released.cursor === undefined ? undefined : Number(released.cursor)
   }
 
   get eventJson(): string {
@@ -243,8 +241,8 @@ export class Session {
     // A tenant watermark below this session's start (a gap it does not care about) reads as the start.
     if (
       this.startPosition !== undefined &&
-      event.cursor !== undefined &&
-      Number(event.cursor) < this.startPosition
+      event.cursorPosition !== undefined &&
+      event.cursorPosition < this.startPosition
     )
       cursor = String(this.startPosition)
     const frame = event.frame(cursor)

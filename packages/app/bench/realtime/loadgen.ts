@@ -20,7 +20,7 @@ import { io as ioClient } from "socket.io-client"
 import { LeanSocket } from "./leanws.js"
 
 export interface Config {
-  readonly system: "bare-ws" | "platform-ws" | "socketio" | "chat4all"
+  readonly system: "bare-ws" | "bare-ws-batched" | "platform-ws" | "socketio" | "chat4all"
   /** ws://.../ws for the ws servers, http://host:port for Socket.IO and Chat4All. */
   readonly url: string
   readonly scenario: "throughput" | "latency" | "memory"
@@ -428,6 +428,7 @@ const latency = async (system: System) => {
     await sleep(10)
   }
   await sleep(500)
+  const countersBefore = await writeCounters()
   const interval = 1000 / config.rate
   const started = performance.now()
   for (let i = 0; i < total; i++) {
@@ -442,6 +443,7 @@ const latency = async (system: System) => {
   }
   const drainUntil = performance.now() + 10_000
   while (count < total * config.subscribers && performance.now() < drainUntil) await sleep(20)
+  const countersAfter = await writeCounters()
   const sorted = samples.slice(0, count).sort()
   publisher.close()
   for (const s of subscribers) s.close()
@@ -452,6 +454,16 @@ const latency = async (system: System) => {
     p50Ms: Math.round(percentile(sorted, 50) * 100) / 100,
     p99Ms: Math.round(percentile(sorted, 99) * 100) / 100,
     maxMs: Math.round((sorted[sorted.length - 1] ?? Number.NaN) * 100) / 100,
+    ...(countersBefore === undefined || countersAfter === undefined
+      ? {}
+      : {
+          framesPerWrite:
+            Math.round(
+              ((countersAfter.frames - countersBefore.frames) /
+                (countersAfter.writes - countersBefore.writes)) *
+                100,
+            ) / 100,
+        }),
   }
 }
 

@@ -6,8 +6,10 @@
  * - latency: 100 msg/s (from the 4 senders) to 1,000 subscribers for 10 s, send -> receive p50/p99;
  * - memory: RSS per idle connection at 10,000 connections.
  *
- * Each system and scenario gets a fresh server process. Env: BENCH_SYSTEMS (chat4all,bare-ws,socketio;
- * platform-ws is the @effect/platform Socket variant used to choose the gateway's transport),
+ * Each system and scenario gets a fresh server process. Env: BENCH_SYSTEMS (chat4all,bare-ws,
+ * bare-ws-batched,socketio; bare-ws-batched writes each socket's frames once per event-loop turn, the
+ * batching the gateway does; platform-ws is the @effect/platform Socket variant used to choose the
+ * gateway's transport),
  * BENCH_SCENARIOS (throughput,latency,memory), BENCH_SUBSCRIBERS (1000), BENCH_CONNECTIONS (10000),
  * BENCH_DURATION (10 s), BENCH_STORAGE for Chat4All (memory | default: what `chat4all serve` picks).
  * `--write` puts the results into docs/benchmarks.md. Everything listens on loopback only.
@@ -40,6 +42,7 @@ interface Running {
 
 const serverScript: Record<Config["system"], string> = {
   "bare-ws": "servers/bare-ws.ts",
+  "bare-ws-batched": "servers/bare-ws-batched.ts",
   "platform-ws": "servers/platform-ws.ts",
   socketio: "servers/socketio.ts",
   chat4all: "servers/chat4all.ts",
@@ -148,6 +151,7 @@ for (const scenario of scenarios)
 const names: Record<Config["system"], string> = {
   chat4all: "Chat4All gateway",
   "bare-ws": "bare `ws` broadcast (the limit)",
+  "bare-ws-batched": "bare `ws`, batched per event-loop turn",
   "platform-ws": "@effect/platform Socket broadcast",
   socketio: "Socket.IO rooms",
 }
@@ -172,9 +176,11 @@ const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined ? "-" : (a / b).toFixed(2)
 const c = (scenario: string, key: string) => results.get(`chat4all/${scenario}`)?.[key]
 const w = (scenario: string, key: string) => results.get(`bare-ws/${scenario}`)?.[key]
+const b = (scenario: string, key: string) => results.get(`bare-ws-batched/${scenario}`)?.[key]
 const goals = [
   `- deliveries/s vs bare ws: ${ratio(c("throughput", "deliveriesPerS"), w("throughput", "deliveriesPerS"))}x (goal >= 0.8x); per server CPU-s: ${ratio(c("throughput", "deliveriesPerServerCpuS"), w("throughput", "deliveriesPerServerCpuS"))}x`,
   `- p99 vs bare ws: ${ratio(c("latency", "p99Ms"), w("latency", "p99Ms"))}x (goal <= 1.5x)`,
+  `- against the batched bare ws: deliveries/s ${ratio(c("throughput", "deliveriesPerS"), b("throughput", "deliveriesPerS"))}x, per server CPU-s ${ratio(c("throughput", "deliveriesPerServerCpuS"), b("throughput", "deliveriesPerServerCpuS"))}x, p99 ${ratio(c("latency", "p99Ms"), b("latency", "p99Ms"))}x`,
   `- per idle connection: ${
     c("memory", "bytesPerConnection") === undefined
       ? "-"
