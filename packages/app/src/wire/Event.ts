@@ -35,8 +35,11 @@ export const Event = Schema.Union(
 export type Event = typeof Event.Type
 
 export const fromEvent = (event: DomainEvent.Event): Event => {
+  // Key order is part of the contract: the same bytes go out on sync, WebSocket and webhooks (signed).
+  // `type` is set here for its place after `id`; each case below sets it again for the type checker.
   const base = {
     id: event.id,
+    type: event.type,
     tenantId: event.tenantId,
     conversationId: event.conversationId,
     at: iso(event.at),
