@@ -2,7 +2,7 @@ import { createHash, type Hash } from "node:crypto"
 import { type FileHandle, mkdir, open, rm, stat } from "node:fs/promises"
 import * as NodePath from "node:path"
 import { BlobStore, Errors, type File } from "@chat4all/domain"
-import { Chunk, Config, Effect, Layer, Option, Stream } from "effect"
+import { Config, Effect, Exit, Layer, Option, Queue, Stream, Take } from "effect"
 
 export interface Options {
   /** The directory blobs live in (created when missing). Nothing is ever written outside it. */
@@ -10,6 +10,11 @@ export interface Options {
   /** Bytes per read, so per chunk of a read stream: 64 KiB unless set. */
   readonly readChunkBytes?: number | undefined
 }
+
+/** Stream chunks read ahead of the disk while a write is in flight (each is a socket read, <= 64 KiB, over HTTP). */
+const readAhead = 32
+/** Queued stream chunks one vectored write takes at most. */
+const maxBatch = 64
 
 const keyPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/
 
@@ -40,8 +45,9 @@ const writeAll = async (handle: FileHandle, buffers: ReadonlyArray<Uint8Array>, 
 /**
  * Blobs as files under one directory, `<directory>/<last two characters of the key>/<key>`. Keys are
  * checked again here (letters, digits, `_` and `-` only) and every path is verified to resolve inside the
- * directory, so no key reaches a path outside it. Writes go chunk by chunk straight to the file and reads
- * come back in `readChunkBytes` pieces: memory stays flat whatever a blob's size.
+ * directory, so no key reaches a path outside it. Writes read at most `readAhead` stream chunks ahead of
+ * the disk and write what is queued in one vectored call; reads come back in `readChunkBytes` pieces:
+ * memory stays flat whatever a blob's size. An interrupted write still writes what it had read ahead.
  */
 export const make = (options: Options) =>
   Effect.gen(function* () {
@@ -114,25 +120,54 @@ export const make = (options: Options) =>
           ])
           let position = offset
           const sync = Effect.tryPromise({ try: () => handle.datasync(), catch: unavailable("write") })
-          yield* Stream.runForEachChunk(data, (chunk) => {
-            const buffers = Chunk.toReadonlyArray(chunk)
-            // Uninterruptible: an interruption lands between chunks, never halfway through one.
+          // The stream is read ahead of the disk into a bounded queue, so the network keeps flowing while a
+          // write is in flight; each write takes everything queued (vectored), bounded by `maxBatch`.
+          const queue = yield* Stream.toQueue(data, { capacity: readAhead })
+          /** Writes the chunks of `takes`, in order, and answers where the stream ended, if it did. */
+          const writeTakes = (takes: Iterable<Take.Take<Uint8Array, E>>) => {
+            const buffers: Array<Uint8Array> = []
+            let ended: Exit.Exit<void, E> | undefined
+            for (const take of takes) {
+              if (ended !== undefined) break
+              Take.match(take, {
+                onEnd: () => {
+                  ended = Exit.void
+                },
+                onFailure: (cause) => {
+                  ended = Exit.failCause(cause)
+                },
+                onSuccess: (chunk) => {
+                  for (const buffer of chunk) buffers.push(buffer)
+                },
+              })
+            }
+            // Uninterruptible: an interruption lands between writes, never halfway through one.
             return Effect.uninterruptible(
               Effect.tryPromise({
                 try: () => writeAll(handle, buffers, position),
                 catch: unavailable("write"),
-              }).pipe(
-                Effect.zipRight(
-                  Effect.sync(() => {
-                    for (const buffer of buffers) {
-                      position += buffer.length
-                      for (const [, hash] of hashes) hash.update(buffer)
-                    }
-                  }),
-                ),
-              ),
+              }),
+            ).pipe(
+              Effect.map(() => {
+                for (const buffer of buffers) {
+                  position += buffer.length
+                  for (const [, hash] of hashes) hash.update(buffer)
+                }
+                return ended
+              }),
             )
-          }).pipe(
+          }
+          // Waiting for data may be interrupted; once chunks are taken off the queue they are written, or an
+          // interruption right after the take would leave a hole where they belonged.
+          const step = Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(restore(Queue.takeBetween(queue, 1, maxBatch)), writeTakes),
+          )
+          const drain: Effect.Effect<void, E | Errors.StoreUnavailable> = Effect.flatMap(step, (ended) =>
+            ended === undefined ? drain : ended,
+          )
+          yield* drain.pipe(
+            // Interrupted: what was already read ahead is written too, so the blob ends where the stream was.
+            Effect.onInterrupt(() => Effect.ignore(Effect.flatMap(Queue.takeAll(queue), writeTakes))),
             // What landed before a failure or an interruption stays, and is made durable too.
             Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.ignore(sync) : Effect.void)),
           )

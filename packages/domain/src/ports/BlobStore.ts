@@ -59,10 +59,11 @@ export class BlobStore extends Context.Tag("@chat4all/domain/BlobStore")<
      * bytes and then `data`. Offset 0 creates the blob when it does not exist; an offset past the end fails
      * with `BlobRangeError` and changes nothing.
      *
-     * Chunks are written in order, each one fully before the next is pulled. When `data` fails, or the
-     * write is interrupted, every chunk pulled before that point is in the blob and nothing after it, and
-     * the failure passes on; the blob's `size` then tells how far it got. Data is durable (synced) once the
-     * effect succeeds.
+     * Chunks are written in order; an adapter may read a bounded number of them ahead of the disk. When
+     * `data` fails, every chunk before the failure is written and the failure passes on. When the write is
+     * interrupted, it stops between two writes (what was read ahead may or may not be written). Either way
+     * the blob is its first `offset` bytes followed by a prefix of `data` that ends between two chunks, and
+     * its `size` tells how far it got. Data is durable (synced) once the effect ends, whichever way.
      */
     readonly write: <E>(
       key: BlobKey,
