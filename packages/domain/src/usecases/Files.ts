@@ -5,6 +5,7 @@ import {
   Deferred,
   Effect,
   Exit,
+  Fiber,
   FiberId,
   Layer,
   Option,
@@ -263,7 +264,6 @@ export const appendUpload = <E>(
           seen += Chunk.reduce(bytes, 0, (n, b) => n + b.length)
           return seen > remaining ? Effect.fail(tooLarge(`at least ${seen}`)) : Effect.succeed(bytes)
         }),
-        Stream.interruptWhen(lock.released),
       )
       const discard = Effect.orDie(
         blobs.truncate(key, file.offset).pipe(Effect.catchTag("BlobNotFound", () => Effect.void)),
@@ -271,24 +271,37 @@ export const appendUpload = <E>(
 
       return yield* Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
-          const written = yield* Effect.exit(
+          // The write runs in a fiber of its own. It is stopped (interrupted, between two of its writes) when
+          // another request asks for the upload or this one is interrupted, and always awaited to its end, so
+          // that what it wrote is on disk before the upload's offset is read from the blob. Racing the whole
+          // write costs nothing per chunk, unlike a check on every pull.
+          const writer = yield* Effect.fork(
             restore(
-              blobs.write(key, file.offset, data, {
-                digests: chunk.checksum === undefined ? [] : [chunk.checksum.algorithm],
-              }),
-            ).pipe(
-              Effect.catchIf(
-                (error): error is BlobRangeError => error instanceof BlobRangeError,
-                (error) =>
-                  Effect.dieMessage(
-                    `upload ${fileId} is recorded at ${file.offset} bytes but ${error.message}`,
+              blobs
+                .write(key, file.offset, data, {
+                  digests: chunk.checksum === undefined ? [] : [chunk.checksum.algorithm],
+                })
+                .pipe(
+                  Effect.catchIf(
+                    (error): error is BlobRangeError => error instanceof BlobRangeError,
+                    (error) =>
+                      Effect.dieMessage(
+                        `upload ${fileId} is recorded at ${file.offset} bytes but ${error.message}`,
+                      ),
                   ),
-              ),
+                ),
             ),
           )
+          const waited = yield* Effect.exit(restore(Effect.raceFirst(Fiber.await(writer), lock.released)))
+          const written = yield* Fiber.interrupt(writer)
+          // This request itself was interrupted (its client went away): what the write kept is recorded below,
+          // then the interruption goes on.
+          const interrupted = Exit.isFailure(waited) ? waited.cause : undefined
+
           if (Exit.isSuccess(written)) {
+            const result = written.value
             const checksum = chunk.checksum
-            const actual = checksum === undefined ? undefined : written.value.digests[checksum.algorithm]
+            const actual = checksum === undefined ? undefined : result.digests[checksum.algorithm]
             if (checksum !== undefined && actual !== checksum.digest) {
               yield* discard
               return yield* new ChecksumMismatch({
@@ -299,21 +312,26 @@ export const appendUpload = <E>(
                 actual: actual ?? "",
               })
             }
-            return yield* progress(file, written.value.size, settings)
+            const done = yield* progress(file, result.size, settings)
+            return interrupted === undefined ? done : yield* Effect.failCause(interrupted)
           }
-          // The body broke off (the client went away, or its stream failed): what landed is kept, so the
-          // client resumes after it — unless the chunk carried a checksum, which it can no longer match.
+          // The body broke off (the client went away, its stream failed, or a newer request took the upload
+          // over): what landed is kept, so the client resumes after it — unless the chunk carried a checksum,
+          // which it can no longer match.
           const failure = Cause.failureOption(written.cause)
           const tag = Option.isSome(failure) ? tagOf(failure.value) : undefined
           const brokenOff =
             Cause.isInterruptedOnly(written.cause) || (tag !== "FileTooLarge" && tag !== "StoreUnavailable")
           if (!brokenOff || chunk.checksum !== undefined) {
             yield* discard
-            return yield* Effect.failCause(written.cause)
+            if (Cause.isInterruptedOnly(written.cause) && interrupted === undefined) return file
+            return yield* Effect.failCause(interrupted ?? written.cause)
           }
           const landed = Option.getOrElse(yield* Effect.orDie(blobs.size(key)), () => file.offset)
-          yield* progress(file, landed, settings)
-          return yield* Effect.failCause(written.cause)
+          const kept = yield* progress(file, landed, settings)
+          // Taken over by a newer request: answer where this one got to.
+          if (Cause.isInterruptedOnly(written.cause) && interrupted === undefined) return kept
+          return yield* Effect.failCause(interrupted ?? written.cause)
         }),
       )
     }),
