@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as NodePath from "node:path"
-import { afterAll, expect, it } from "vitest"
+import { afterAll, expect, it, vi } from "vitest"
 import { eachBackend } from "../support/Backends.js"
 import { expectProblem, group, isoPattern, tenant, unique } from "../support/Fixtures.js"
 import type { TestServer } from "../support/TestServer.js"
@@ -18,6 +18,10 @@ import {
   tus,
   tusUpload,
 } from "./support.js"
+
+// Megabytes go through real sockets and, for the embedded PostgreSQL, a database on the same thread: on a
+// loaded machine that takes longer than vitest's default 5 s.
+vi.setConfig({ testTimeout: 30_000 })
 
 const dataDir = mkdtempSync(NodePath.join(tmpdir(), "chat4all-files-http-"))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
