@@ -217,6 +217,20 @@ export const tokenOf = (request: IncomingMessage, url: URL): string | undefined 
   return url.searchParams.get("access_token") ?? undefined
 }
 
+/**
+ * A copy of a string that does not keep a larger one alive: values cut from the upgrade URL are slices
+ * of it, and whatever a connection keeps stays in memory as long as the connection.
+ */
+const detached = (value: string): string => Buffer.from(value, "utf8").toString("utf8")
+
+/** Listeners without closures, so they keep nothing of the handshake alive. */
+function destroyOnError(this: Duplex) {
+  this.destroy()
+}
+function terminateOnError(this: WebSocket) {
+  this.terminate()
+}
+
 const positionOf = (cursor: string): number | undefined =>
   /^[0-9]{1,15}$/.test(cursor) ? Number(cursor) : undefined
 
@@ -743,14 +757,31 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     // --- connections --------------------------------------------------------------------------------
 
-    const accept = (ws: WebSocket, request: IncomingMessage, url: URL) => {
-      ws.on("error", () => ws.terminate())
+    /** One limits object for every session. */
+    const limits = {
+      maxBufferedBytes: options.maxBufferedBytes,
+      maxPendingEvents: options.maxPendingEvents,
+      closeGraceMs: options.closeGraceMs,
+    }
+
+    /**
+     * A connection after the handshake. It takes plain values, not the request: the listeners below live
+     * as long as the connection, and whatever they can reach stays in memory that long.
+     */
+    const accept = (
+      ws: WebSocket,
+      token: string | undefined,
+      resumeFrom: string | undefined,
+      remoteAddress: string | undefined,
+    ) => {
+      ws.on("error", terminateOnError)
       sockets.add(ws)
-      const early: Array<[WebSocket.RawData, boolean]> = []
+      let early: Array<[WebSocket.RawData, boolean]> | undefined
       let session: Session | undefined
       ws.on("message", (data, isBinary) => {
         if (session !== undefined) return onFrame(session, data, isBinary)
         // Frames before the welcome wait for it (a few only).
+        early ??= []
         if (early.length < 16) early.push([data, isBinary])
         else ws.close(Protocol.CloseCode.tryAgainLater, "wait for the welcome before sending")
       })
@@ -763,8 +794,6 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
         sockets.delete(ws)
         session?.closed()
       })
-      const token = tokenOf(request, url)
-      const resumeFrom = url.searchParams.get("cursor") ?? undefined
       const authenticate =
         token === undefined || token === ""
           ? Effect.fail(
@@ -788,13 +817,9 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
                   ws,
                   auth.caller,
                   Date.now(),
-                  request.socket.remoteAddress,
+                  remoteAddress,
                   auth.expiresAt,
-                  {
-                    maxBufferedBytes: options.maxBufferedBytes,
-                    maxPendingEvents: options.maxPendingEvents,
-                    closeGraceMs: options.closeGraceMs,
-                  },
+                  limits,
                   counters,
                   options.rateLimit?.burst ?? 0,
                 )
@@ -802,7 +827,9 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
                 s.onGone = unregister
                 s.onQueued = markDirty
                 const firstOfUser = register(s)
-                for (const [data, isBinary] of early.splice(0)) onFrame(s, data, isBinary)
+                const waiting = early ?? []
+                early = undefined
+                for (const [data, isBinary] of waiting) onFrame(s, data, isBinary)
                 return start(s, resumeFrom, firstOfUser)
               }),
           }),
@@ -818,13 +845,18 @@ export const make = (hooks: Hooks, options: Options = defaults) =>
 
     const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       // A peer that resets before the handshake completes must not take the process down.
-      socket.on("error", () => socket.destroy())
+      socket.on("error", destroyOnError)
       if (closing) {
         socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n\r\n")
         return
       }
       const url = new URL(request.url ?? "/", "http://localhost")
-      wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request, url))
+      const found = tokenOf(request, url)
+      const token = found === undefined ? undefined : detached(found)
+      const cursor = url.searchParams.get("cursor")
+      const resumeFrom = cursor === null ? undefined : detached(cursor)
+      const remoteAddress = request.socket.remoteAddress
+      wss.handleUpgrade(request, socket, head, (ws) => accept(ws, token, resumeFrom, remoteAddress))
     }
 
     // --- background work --------------------------------------------------------------------------

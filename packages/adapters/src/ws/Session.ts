@@ -129,7 +129,7 @@ export class Session {
   startPosition: number | undefined
   /** Ids replayed, to drop their live copies when events carry no position. */
   replayedIds: Set<string> | undefined
-  private pending: Array<RoutedEvent> | undefined = []
+  private pending: Array<RoutedEvent> | undefined
   missedPongs = 0
   pingSentAt = 0
   rttMs: number | undefined
@@ -211,7 +211,8 @@ export class Session {
       this.sendEvent(event)
       return
     }
-    if (this.phase === "closed" || this.pending === undefined) return
+    if (this.phase === "closed") return
+    this.pending ??= []
     this.pending.push(event)
     if (this.pending.length > this.limits.maxPendingEvents) {
       this.counters.slowConsumers++

@@ -8,7 +8,8 @@
  *   deliveries/s to the subscribers.
  * - latency: the same room, the publishers together at a fixed `rate` msg/s; every subscriber timestamps each
  *   message it gets against the send time (same process, same monotonic clock): p50/p99/max.
- * - memory: N idle connections; the server's RSS (from /proc) before and after, per connection.
+ * - memory: N idle connections; the server's RSS (from /proc, after a full GC) before and after, per
+ *   connection.
  *
  * Messages carry a marker `@@<n>@@` that receivers find without parsing JSON, so the generator spends its
  * CPU on sockets, not on decoding. Connections spread over 127.0.0.x source addresses.
@@ -467,13 +468,20 @@ const latency = async (system: System) => {
   }
 }
 
+/** The server's RSS after a full garbage collection (every bench server collects on SIGUSR2). */
+const settledRss = async () => {
+  process.kill(config.serverPid, "SIGUSR2")
+  await sleep(1500)
+  return rssOf(config.serverPid)
+}
+
 const memory = async (system: System) => {
   await system.setup(config.subscribers, true)
   await sleep(1000)
-  const before = rssOf(config.serverPid)
+  const before = await settledRss()
   const connections = await connectAll(system, config.subscribers, () => {})
-  await sleep(5000)
-  const after = rssOf(config.serverPid)
+  await sleep(3000)
+  const after = await settledRss()
   for (const c of connections) c.close()
   return {
     connections: connections.length,

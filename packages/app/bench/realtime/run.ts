@@ -53,7 +53,7 @@ const startServer = (system: Config["system"]): Promise<Running> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(
       process.execPath,
-      ["--import", tsxLoader, Path.join(here, serverScript[system]), storage],
+      ["--expose-gc", "--import", tsxLoader, Path.join(here, serverScript[system]), storage],
       {
         env: {
           ...process.env,

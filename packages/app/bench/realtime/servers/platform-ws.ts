@@ -49,3 +49,5 @@ const app = HttpServer.serve(router).pipe(
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
 )
 main.pipe(Effect.provide(app), NodeRuntime.runMain({ disablePrettyLogger: true }))
+// The bench asks for a full garbage collection (SIGUSR2) before it reads the RSS.
+process.on("SIGUSR2", () => (globalThis as { gc?: () => void }).gc?.())
