@@ -102,7 +102,6 @@ export const TusHandlers = HttpApiBuilder.group(FilesOnlyApi, "tus", (handlers) 
         "tus-extension": Tus.extensions,
         "tus-max-size": String(File.maxFileSize),
         "tus-checksum-algorithm": Tus.checksumAlgorithms,
-        "access-control-expose-headers": Tus.exposedHeaders,
       }),
     ),
   ),

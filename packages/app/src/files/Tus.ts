@@ -4,6 +4,12 @@ import { Either } from "effect"
 /**
  * The tus 1.0.0 wire: its headers, and how their values are read and written. Parsing answers
  * `Either<value, Refusal>`; a refusal names the header (the problem's `field`) and what is wrong with it.
+ *
+ * Why not `@tus/server` (2.4.5, installed): it has no checksum extension (no `Upload-Checksum`, no 460),
+ * and its `DataStore.write(stream, id, offset)` never sees the request's headers, so a chunk cannot be
+ * checked, let alone discarded, by a store either; the whole-file sha256, the tenant and user of an upload,
+ * and problem+json errors would all sit outside it too. The protocol itself is small: these parsers, the
+ * handlers in FilesHandlers.ts and the Files use cases implement it over the BlobStore and FileStore ports.
  */
 
 export const version = "1.0.0"
@@ -14,10 +20,6 @@ export const chunkContentType = "application/offset+octet-stream"
 
 /** Headers every tus response carries. */
 export const baseHeaders = { "tus-resumable": version } as const
-
-/** What a browser client must be allowed to read from a cross-origin tus response. */
-export const exposedHeaders =
-  "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"
 
 export interface Refusal {
   readonly field: string
