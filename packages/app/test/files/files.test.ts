@@ -74,6 +74,19 @@ eachBackend(
       })
     })
 
+    it("documents the tus and file endpoints in /openapi.json, and answers 405 to other methods", async () => {
+      const spec = (await server().request("GET", "/openapi.json")).body
+      expect(Object.keys(spec.paths["/v1/files"]).sort()).toEqual(["options", "post"])
+      expect(Object.keys(spec.paths["/v1/files/{fileId}"]).sort()).toEqual(["delete", "get", "head", "patch"])
+      expect(Object.keys(spec.paths["/v1/files/{fileId}/content"])).toEqual(["get"])
+      expect(Object.keys(spec.paths["/v1/files/{fileId}"].patch.responses)).toEqual(
+        expect.arrayContaining(["204", "409", "413", "460"]),
+      )
+      const { tokens } = await tenant(server())
+      const put = await server().request("PUT", "/v1/files", { token: tokens.alice })
+      expectProblem(put, 405, "method_not_allowed")
+    })
+
     it("uploads with tus-js-client in chunks: ready, its metadata exactly, its bytes whole and by range", async () => {
       const { tokens } = await tenant(server())
       const c = await group(server(), tokens.alice, ["bob"])
@@ -142,6 +155,11 @@ eachBackend(
       })
       expect(past.status).toBe(416)
       expect(past.headers.get("content-range")).toBe(`bytes */${data.length}`)
+      const head = await fetch(`${server().url}${path}/content`, {
+        method: "HEAD",
+        headers: { authorization: `Bearer ${tokens.alice}` },
+      })
+      expect([head.status, head.headers.get("content-length")]).toEqual([200, String(data.length)])
       // A download link: the token in the query string.
       const linked = await download(server(), `${path}/content?access_token=${tokens.alice}`)
       expect(linked.status).toBe(200)
