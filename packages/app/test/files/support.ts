@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { readdirSync } from "node:fs"
+import { readdirSync, statSync } from "node:fs"
 import * as Net from "node:net"
 import * as NodePath from "node:path"
 import { type HttpRequest, Upload } from "tus-js-client"
@@ -123,15 +123,20 @@ export const tusUpload = (
 }
 
 /**
- * A TCP proxy in front of the server that cuts the connection once, after `cutAfter` bytes from the client
- * went through it: a network failure in the middle of a request. The client's side is reset; the server's
- * side is closed after what was forwarded (a reset there could make the server's kernel drop bytes it had
- * received but the server had not read yet, and the test could not know how many).
+ * A TCP proxy in front of the server for a network failure in the middle of a request. After `holdAfter`
+ * bytes from the client it stops forwarding (the request stalls, as on a dying link) until `cut()`: then
+ * the client's side is reset and the server's side closed after what was forwarded. The test cuts once the
+ * server has stored what it got, so how far the server got does not depend on timing.
  */
-export const cuttingProxy = async (target: string, cutAfter: number) => {
+export const cuttingProxy = async (target: string, holdAfter: number) => {
   const { hostname, port } = new URL(target)
-  let cuts = 0
   let forwarded = 0
+  let cuts = 0
+  let hold: (() => void) | undefined
+  const held = new Promise<void>((resolve) => {
+    hold = resolve
+  })
+  let cutHeld = () => {}
   const sockets = new Set<Net.Socket>()
   const proxy = Net.createServer((client) => {
     const upstream = Net.connect(Number(port), hostname)
@@ -141,13 +146,22 @@ export const cuttingProxy = async (target: string, cutAfter: number) => {
       upstream.destroy()
     }
     client.on("data", (chunk: Buffer) => {
-      forwarded += chunk.length
-      if (cuts === 0 && forwarded > cutAfter) {
-        cuts++
-        client.destroy()
-        upstream.end()
+      if (cuts === 0 && forwarded + chunk.length > holdAfter) {
+        // Forward up to the limit, then hold this connection until the test cuts it.
+        const part = chunk.subarray(0, Math.max(0, holdAfter - forwarded))
+        forwarded += part.length
+        upstream.write(part)
+        client.pause()
+        client.removeAllListeners("data")
+        cutHeld = () => {
+          cuts++
+          client.destroy()
+          upstream.end()
+        }
+        hold?.()
         return
       }
+      forwarded += chunk.length
       if (!upstream.write(chunk)) client.pause()
     })
     upstream.on("drain", () => client.resume())
@@ -163,6 +177,9 @@ export const cuttingProxy = async (target: string, cutAfter: number) => {
   const address = proxy.address() as Net.AddressInfo
   return {
     url: `http://127.0.0.1:${address.port}`,
+    /** Resolves when the proxy holds a request at `holdAfter` bytes. */
+    held,
+    cut: () => cutHeld(),
     cuts: () => cuts,
     close: () =>
       new Promise<void>((resolve) => {
@@ -183,4 +200,10 @@ export const filesUnder = (dir: string): Array<string> => {
   } catch {
     return []
   }
+}
+
+/** The size of the file `name` somewhere under `dir`, or -1. */
+export const sizeUnder = (dir: string, name: string): number => {
+  const found = filesUnder(dir).find((f) => f.endsWith(`/${name}`))
+  return found === undefined ? -1 : statSync(NodePath.join(dir, found)).size
 }
