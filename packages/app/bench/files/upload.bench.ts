@@ -307,18 +307,38 @@ const wrap = (line: string, width: number) => {
 const markerStart = "<!-- bench:files:start -->"
 const markerEnd = "<!-- bench:files:end -->"
 
-const report = (results: ReadonlyArray<Result>) => {
-  const mbps = (r: Result) => (size / 1e6 / r.seconds).toFixed(0)
-  const lines = [
-    `| target | MB/s | seconds | last byte sent at | server RSS idle | server RSS peak during upload | peak - idle | VmHWM |`,
-    `|---|---:|---:|---:|---:|---:|---:|---:|`,
-    ...results.map(
-      (r) =>
-        `| ${r.name} | ${mbps(r)} | ${r.seconds.toFixed(1)} | ${r.lastByteSeconds.toFixed(1)} s | ${mb(r.idleKiB)} | ${mb(r.peakKiB)} | ${mb(r.peakKiB - r.idleKiB)} | ${mb(r.hwmKiB)} |`,
-    ),
-  ]
-  return lines.join("\n")
+/** A Markdown table with its columns padded (as biome formats it): the first left-aligned, the rest right. */
+const markdownTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, c) => Math.max(h.length, 3, ...rows.map((r) => (r[c] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    `| ${cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`
+  const rule = `| ${widths.map((w, c) => (c === 0 ? "-".repeat(w) : `${"-".repeat(w - 1)}:`)).join(" | ")} |`
+  return [line(header), rule, ...rows.map(line)].join("\n")
 }
+
+const report = (results: ReadonlyArray<Result>) =>
+  markdownTable(
+    [
+      "target",
+      "MB/s",
+      "seconds",
+      "last byte sent at",
+      "server RSS idle",
+      "server RSS peak during upload",
+      "peak - idle",
+      "VmHWM",
+    ],
+    results.map((r) => [
+      r.name,
+      (size / 1e6 / r.seconds).toFixed(0),
+      r.seconds.toFixed(1),
+      `${r.lastByteSeconds.toFixed(1)} s`,
+      mb(r.idleKiB),
+      mb(r.peakKiB),
+      mb(r.peakKiB - r.idleKiB),
+      mb(r.hwmKiB),
+    ]),
+  )
 
 const main = async () => {
   const tmp = Os.tmpdir()
