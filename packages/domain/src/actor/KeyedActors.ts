@@ -1,23 +1,27 @@
 import {
   Cause,
   Clock,
-  Deferred,
   Duration,
   Effect,
   type Either,
+  Exit,
   Fiber,
-  Queue,
+  Runtime,
   Schedule,
   type Scope,
 } from "effect"
 
 /**
- * Keyed single-writer actors on Effect fibers: one mailbox and one fiber per key, started by the first
- * message, passivated after `idleTimeToLive` without callers, and restarted after a defect.
+ * Keyed single-writer actors: one mailbox per key, drained by at most one fiber at a time, forgotten
+ * after `idleTimeToLive` without callers.
  *
- * The fiber drains its mailbox in batches of up to `maxBatch` and hands each batch to `handleBatch` at
- * once: that is what lets the conversation actor commit many commands in one transaction (group commit).
- * A full mailbox suspends the caller (back-pressure) instead of growing memory.
+ * The drain hands everything that queued up (up to `maxBatch`) to `handleBatch` at once: that is what
+ * lets the conversation actor commit many commands in one transaction (group commit). A full mailbox
+ * keeps further callers waiting outside it (back-pressure): they join it, in order, as room frees up.
+ *
+ * This is the hottest path of the engine, so it is built from the cheapest parts Effect offers: a caller
+ * is one `Effect.async` (no Deferred, no Queue, no scope per call), the mailbox is a plain array, and a
+ * drain fiber exists only while there is work, so an idle actor costs one small map entry.
  */
 export interface KeyedActors<Req, A, E> {
   /** Sends a request to the actor of `key` and waits for its answer. */
@@ -43,41 +47,60 @@ export interface KeyedActorsOptions<Req, A, E, R> {
   ) => Effect.Effect<ReadonlyArray<Either.Either<A, E>>, E, R>
 }
 
-interface Entry<Req, A, E> {
-  readonly mailbox: Queue.Queue<Envelope<Req, A, E>>
-  /** Callers waiting for an answer: an actor with callers is never passivated. */
-  callers: number
-  lastActive: number
-  fiber: Fiber.RuntimeFiber<never, never> | undefined
-}
-
 interface Envelope<Req, A, E> {
   readonly request: Req
-  readonly reply: Deferred.Deferred<A, E>
+  readonly resume: (answer: Effect.Effect<A, E>) => void
+  /** The caller stopped waiting before a batch took the request: it is never handled. */
+  cancelled: boolean
+}
+
+interface Entry<Req, A, E> {
+  /** Requests waiting for the next batch, at most `mailboxCapacity`. */
+  readonly mailbox: Array<Envelope<Req, A, E>>
+  /** Callers waiting for room in the mailbox, in arrival order. */
+  readonly waiting: Array<Envelope<Req, A, E>>
+  /** The batch being handled now, answered by whoever ends it (the drain, or the scope's close). */
+  inFlight: ReadonlyArray<Envelope<Req, A, E>>
+  /** Callers waiting for an answer: an actor with callers is never forgotten. */
+  callers: number
+  lastActive: number
+  /** A drain is under way (it may have run to its end before its fiber was known). */
+  draining: boolean
+  drain: Fiber.RuntimeFiber<void, never> | undefined
 }
 
 export const make = <Req, A, E, R>(
   options: KeyedActorsOptions<Req, A, E, R>,
 ): Effect.Effect<KeyedActors<Req, A, E>, never, Scope.Scope | R> =>
   Effect.gen(function* () {
-    const context = yield* Effect.context<R>()
+    const runtime = yield* Effect.runtime<R>()
+    const runFork = Runtime.runFork(runtime)
+    const entries = new Map<string, Entry<Req, A, E>>()
+    const idleMs = Duration.toMillis(options.idleTimeToLive)
+    const capacity = Math.max(1, options.mailboxCapacity)
+    const maxBatch = Math.max(1, options.maxBatch)
+    let closed = false
 
-    const answer = (batch: ReadonlyArray<Envelope<Req, A, E>>, results: ReadonlyArray<Either.Either<A, E>>) =>
-      Effect.forEach(
-        batch,
-        (envelope, i) => {
-          const result = results[i]
-          return result === undefined
-            ? Deferred.die(
-                envelope.reply,
-                new Error(`${options.name}: handleBatch answered ${results.length} of ${batch.length}`),
-              )
-            : Deferred.complete(envelope.reply, result)
-        },
-        { discard: true },
-      )
+    /** Answers one caller, exactly once: a caller that is answered is no longer waiting. */
+    const settle = (entry: Entry<Req, A, E>, envelope: Envelope<Req, A, E>, answer: Effect.Effect<A, E>) => {
+      entry.callers--
+      envelope.resume(answer)
+    }
 
-    const run = (key: string, batch: ReadonlyArray<Envelope<Req, A, E>>): Effect.Effect<void> =>
+    const answerAll = (
+      entry: Entry<Req, A, E>,
+      batch: ReadonlyArray<Envelope<Req, A, E>>,
+      answer: (envelope: Envelope<Req, A, E>, i: number) => Effect.Effect<A, E>,
+    ) =>
+      Effect.sync(() => {
+        for (let i = 0; i < batch.length; i++) settle(entry, batch[i]!, answer(batch[i]!, i))
+      })
+
+    const run = (
+      key: string,
+      entry: Entry<Req, A, E>,
+      batch: ReadonlyArray<Envelope<Req, A, E>>,
+    ): Effect.Effect<void, never, R> =>
       options
         .handleBatch(
           key,
@@ -85,116 +108,140 @@ export const make = <Req, A, E, R>(
         )
         .pipe(
           Effect.matchCauseEffect({
-            onSuccess: (results) => answer(batch, results),
+            onSuccess: (results) =>
+              answerAll(entry, batch, (_, i) => {
+                const result = results[i]
+                return result === undefined
+                  ? Effect.die(
+                      new Error(`${options.name}: handleBatch answered ${results.length} of ${batch.length}`),
+                    )
+                  : result
+              }),
             onFailure: (cause) => {
               const failure = Cause.failureOption(cause)
               if (failure._tag === "Some" && !Cause.isDie(cause))
-                return Effect.forEach(batch, (e) => Deferred.fail(e.reply, failure.value), { discard: true })
-              if (Cause.isInterruptedOnly(cause))
-                return Effect.forEach(batch, (e) => Deferred.interrupt(e.reply), { discard: true })
+                return answerAll(entry, batch, () => Exit.fail(failure.value))
+              if (Cause.isInterruptedOnly(cause)) return answerAll(entry, batch, () => Effect.interrupt)
               return Effect.logError(`${options.name} ${key}: defect, restarting`, cause).pipe(
                 Effect.zipRight(
                   batch.length > 1
-                    ? Effect.forEach(batch, (e) => run(key, [e]), { discard: true })
-                    : Effect.forEach(batch, (e) => Deferred.failCause(e.reply, cause as Cause.Cause<E>), {
-                        discard: true,
-                      }),
+                    ? Effect.forEach(batch, (e) => run(key, entry, [e]), { discard: true })
+                    : answerAll(entry, batch, () => Exit.failCause(cause as Cause.Cause<E>)),
                 ),
               )
             },
           }),
-          Effect.provide(context),
         )
 
-    const scope = yield* Effect.scope
-    const entries = new Map<string, Entry<Req, A, E>>()
-    const idleMs = Duration.toMillis(options.idleTimeToLive)
+    /** Moves up to `maxBatch` live requests out of the mailbox, and lets waiting callers in behind them. */
+    const takeBatch = (entry: Entry<Req, A, E>): Array<Envelope<Req, A, E>> => {
+      const batch: Array<Envelope<Req, A, E>> = []
+      while (batch.length < maxBatch && entry.mailbox.length > 0) {
+        const taken = entry.mailbox.splice(0, maxBatch - batch.length)
+        for (const envelope of taken) if (!envelope.cancelled) batch.push(envelope)
+        admit(entry)
+      }
+      return batch
+    }
 
-    /**
-     * The entry of `key`, started if need be, with one more caller counted in. Lookup, start and count
-     * happen in one synchronous step, so passivation can never remove an entry a caller is about to use.
-     * (A plain map with a count is much cheaper per call than an RcMap, whose `get` needs a Scope.)
-     */
-    const enter = (key: string) =>
-      Effect.sync(() => {
-        let entry = entries.get(key)
-        const fresh = entry === undefined
-        if (entry === undefined) {
-          entry = {
-            mailbox: Effect.runSync(Queue.bounded<Envelope<Req, A, E>>(options.mailboxCapacity)),
-            callers: 0,
-            lastActive: 0,
-            fiber: undefined,
-          }
-          entries.set(key, entry)
+    const admit = (entry: Entry<Req, A, E>) => {
+      while (entry.mailbox.length < capacity && entry.waiting.length > 0)
+        entry.mailbox.push(entry.waiting.shift()!)
+    }
+
+    /** Handles batches until the mailbox is empty, then ends: the next request starts a new drain. */
+    const drain = (key: string, entry: Entry<Req, A, E>): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => {
+        const batch = takeBatch(entry)
+        if (batch.length === 0) {
+          entry.draining = false
+          entry.drain = undefined
+          entry.inFlight = []
+          return Effect.void
         }
-        entry.callers++
-        return { entry, fresh }
-      })
-
-    const start = (key: string, entry: Entry<Req, A, E>) =>
-      Queue.takeBetween(entry.mailbox, 1, options.maxBatch).pipe(
-        Effect.flatMap((chunk) => run(key, Array.from(chunk))),
-        Effect.forever,
-        // Started from an uninterruptible region (see `acquire`): the loop itself must stay interruptible.
-        Effect.interruptible,
-        Effect.forkIn(scope),
-        Effect.tap((fiber) =>
-          Effect.sync(() => {
-            entry.fiber = fiber
+        entry.inFlight = batch
+        return run(key, entry, batch).pipe(
+          Effect.zipRight(Clock.currentTimeMillis),
+          Effect.flatMap((now) => {
+            entry.lastActive = now
+            return drain(key, entry)
           }),
-        ),
-      )
-
-    const leave = (entry: Entry<Req, A, E>) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        entry.callers--
-        entry.lastActive = now
+        )
       })
 
-    /** Stops the actors nobody has called for `idleTimeToLive`; checked a few times per idle period. */
-    const passivate = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const idle: Array<Entry<Req, A, E>> = []
-      for (const [key, entry] of entries)
-        if (entry.callers === 0 && now - entry.lastActive >= idleMs) {
-          entries.delete(key)
-          idle.push(entry)
+    const entryOf = (key: string): Entry<Req, A, E> => {
+      let entry = entries.get(key)
+      if (entry === undefined) {
+        entry = {
+          mailbox: [],
+          waiting: [],
+          inFlight: [],
+          callers: 0,
+          lastActive: 0,
+          draining: false,
+          drain: undefined,
         }
-      yield* Effect.forEach(
-        idle,
-        (entry) =>
-          Queue.shutdown(entry.mailbox).pipe(
-            Effect.zipRight(entry.fiber ? Fiber.interrupt(entry.fiber) : Effect.void),
-          ),
-        { discard: true },
-      )
-    })
-    yield* passivate.pipe(
-      Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, Math.floor(idleMs / 4))))),
-      Effect.forkIn(scope),
-    )
-    yield* Effect.addFinalizer(() =>
-      Effect.forEach(entries.values(), (entry) => Queue.shutdown(entry.mailbox), { discard: true }),
-    )
-
-    /** The entry, with its fiber running; uninterruptible so no entry is ever left without its fiber. */
-    const acquire = (key: string) =>
-      Effect.uninterruptible(
-        Effect.flatMap(enter(key), ({ entry, fresh }) =>
-          fresh ? Effect.as(start(key, entry), entry) : Effect.succeed(entry),
-        ),
-      )
+        entries.set(key, entry)
+      }
+      return entry
+    }
 
     const ask = (key: string, request: Req): Effect.Effect<A, E> =>
-      Effect.acquireUseRelease(
-        acquire(key),
-        (entry) =>
-          Effect.flatMap(Deferred.make<A, E>(), (reply) =>
-            Queue.offer(entry.mailbox, { request, reply }).pipe(Effect.zipRight(Deferred.await(reply))),
-          ),
-        leave,
-      )
+      Effect.async<A, E>((resume) => {
+        if (closed) return resume(Effect.interrupt)
+        const entry = entryOf(key)
+        const envelope: Envelope<Req, A, E> = { request, resume, cancelled: false }
+        entry.callers++
+        if (entry.mailbox.length < capacity && entry.waiting.length === 0) entry.mailbox.push(envelope)
+        else entry.waiting.push(envelope)
+        if (!entry.draining) {
+          entry.draining = true
+          // Not the caller's fiber: the drain must outlive any one caller, and a caller's interruption
+          // must not reach the other requests of its batch. It yields first, so that whatever else
+          // arrives in this turn of the event loop joins the same batch.
+          const fiber = runFork(Effect.zipRight(Effect.yieldNow(), drain(key, entry)))
+          if (entry.draining) entry.drain = fiber
+        }
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.sync(() => {
+            if (envelope.cancelled || entry.inFlight.includes(envelope)) return
+            // Still queued: it will never be handled, and nobody waits for it any more.
+            envelope.cancelled = true
+            entry.callers--
+            entry.lastActive = now
+          }),
+        )
+      })
+
+    /** Forgets the actors nobody has called for `idleTimeToLive`; checked a few times per idle period. */
+    const passivate = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        for (const [key, entry] of entries)
+          if (
+            entry.callers === 0 &&
+            !entry.draining &&
+            entry.mailbox.length === 0 &&
+            entry.waiting.length === 0 &&
+            now - entry.lastActive >= idleMs
+          )
+            entries.delete(key)
+      }),
+    )
+    yield* passivate.pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(Math.max(1, Math.floor(idleMs / 4))))),
+      Effect.forkScoped,
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closed = true
+        const all = [...entries.values()]
+        yield* Fiber.interruptAll(all.flatMap((entry) => (entry.drain === undefined ? [] : [entry.drain])))
+        for (const entry of all)
+          for (const envelope of [...entry.inFlight, ...entry.mailbox, ...entry.waiting])
+            if (!envelope.cancelled) envelope.resume(Effect.interrupt)
+        entries.clear()
+      }),
+    )
 
     return { ask, active: Effect.sync(() => [...entries.keys()]) }
   })

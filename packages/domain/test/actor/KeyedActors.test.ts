@@ -1,6 +1,6 @@
 import { KeyedActors } from "@chat4all/domain"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Fiber, Ref, TestClock } from "effect"
+import { Deferred, Effect, Either, Exit, Fiber, Ref, Scope, TestClock } from "effect"
 
 /** An echo actor that records each batch it is handed and how many handlers run at once per key. */
 const recorder = Effect.gen(function* () {
@@ -102,6 +102,40 @@ describe("KeyedActors", () => {
         answers,
         Array.from({ length: 12 }, (_, i) => (i + 1) * 10),
       )
+    }),
+  )
+
+  it.scoped("never handles a request whose caller stopped waiting before its batch began", () =>
+    Effect.gen(function* () {
+      const { actors, batches, gate } = yield* recorder
+      const hold = yield* Deferred.make<void>()
+      yield* Ref.set(gate, hold)
+      const first = yield* Effect.fork(actors.ask("q", 1))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      const queued = yield* Effect.fork(actors.ask("q", 2))
+      const waiting = yield* Effect.forEach([3, 4, 5, 6, 7], (n) => Effect.fork(actors.ask("q", n)))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      // One in the mailbox and one waiting for room give up; the others still get their answers.
+      yield* Fiber.interrupt(queued)
+      yield* Fiber.interrupt(waiting[4]!)
+      yield* Ref.set(gate, undefined)
+      yield* Deferred.succeed(hold, undefined)
+      assert.strictEqual(yield* Fiber.join(first), 10)
+      assert.deepStrictEqual(yield* Effect.forEach(waiting.slice(0, 4), Fiber.join), [30, 40, 50, 60])
+      const handled = (yield* Ref.get(batches)).flatMap((b) => b.items)
+      assert.deepStrictEqual(handled, [1, 3, 4, 5, 6])
+    }),
+  )
+
+  it.scoped("interrupts the callers still waiting when its scope closes", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const { actors, gate } = yield* Scope.extend(recorder, scope)
+      yield* Ref.set(gate, yield* Deferred.make<void>())
+      const callers = yield* Effect.forEach([1, 2, 3], (n) => Effect.fork(actors.ask("s", n)))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      yield* Scope.close(scope, Exit.void)
+      for (const caller of callers) assert.isTrue(Exit.isInterrupted(yield* Fiber.await(caller)))
     }),
   )
 
