@@ -227,12 +227,19 @@ export const make = Effect.gen(function* () {
     ]
     const withs = []
     if (needs.keys.length > 0) {
+      // One index probe per key: a join lets the planner scan every message of the conversation
+      // instead, which grows with the conversation (23 ms at 10,000 messages, with stale statistics).
       withs.push(sql`keyed AS (
-        SELECT ${messageCols} FROM messages
-        WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
-          AND (sender_id, client_message_id) IN (
-            SELECT * FROM unnest(${needs.keys.map((k) => k.senderId)}::text[],
-                                 ${needs.keys.map((k) => k.clientMessageId)}::text[])))`)
+        SELECT ${sql.literal(messageColumns.replace(/(^|, )/g, "$1m."))}
+        FROM (SELECT DISTINCT * FROM unnest(${needs.keys.map((k) => k.senderId)}::text[],
+                                            ${needs.keys.map((k) => k.clientMessageId)}::text[]))
+             AS k(sender_id, client_message_id)
+        CROSS JOIN LATERAL (
+          SELECT * FROM messages
+          WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
+            AND sender_id = k.sender_id AND client_message_id = k.client_message_id
+          -- The key is unique; LIMIT keeps the planner from flattening this into a join over them all.
+          LIMIT 1) m)`)
       parts.push(sql`SELECT 'keyed', row_to_json(keyed) FROM keyed`)
       // A replay answers the original with its status as of now.
       parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
