@@ -64,7 +64,9 @@ const TARGETS = new Set(
   (process.env.BENCH_TARGETS || "postgres,baseline,memory,embedded").split(",").map((t) => t.trim()),
 )
 
-const tenantId = "bench" as Ids.TenantId
+const TENANTS = Math.max(1, int("BENCH_TENANTS", 1))
+/** Conversation i belongs to tenant i mod TENANTS: each tenant's log is a serial point of its own. */
+const tenantOf = (i: number) => (TENANTS === 1 ? "bench" : `bench-${i % TENANTS}`) as Ids.TenantId
 /**
  * A draft is validated the way the send use case validates it, with a validator compiled once (a validating
  * `new MessageDraft` compiles one per call in effect 3.22, which would measure that instead of the store).
@@ -107,7 +109,7 @@ const conversationsFor = (at: number) =>
   Array.from({ length: CONVERSATIONS }, (_, i) => {
     const conversation = new Conversation.Conversation({
       id: `bench-c${i}` as Ids.ConversationId,
-      tenantId,
+      tenantId: tenantOf(i),
       type: "group",
       metadata: {},
       members: ["a", "b"].map(
@@ -160,7 +162,7 @@ const runActor = (
       for (const conversation of conversations) {
         const created = new Event.ConversationCreated({
           id: yield* ids.eventId,
-          tenantId,
+          tenantId: conversation.tenantId,
           conversationId: conversation.id,
           at,
           type: "conversation.created",
@@ -216,7 +218,7 @@ const runActor = (
               true,
             )
             yield* actor.execute(
-              tenantId,
+              conversation.tenantId,
               conversation.id,
               ConversationCommand.ConversationCommand.Send({
                 draft,
