@@ -2,6 +2,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Effect, Layer, Schedule } from "effect"
+import * as CommitFunctions from "./internal/commitFunctions.js"
 import { isSqlState } from "./internal/errors.js"
 import * as PgConnectorStores from "./PgConnectorStores.js"
 import * as PgFileStore from "./PgFileStore.js"
@@ -140,6 +141,9 @@ export const migrations: Record<string, Effect.Effect<void, SqlError, SqlClient.
   "0002_files": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgFileStore.migration)),
   "0003_webhooks": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgWebhookStore.migration)),
   "0004_connectors": Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(PgConnectorStores.migration)),
+  "0005_commit_functions": Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(CommitFunctions.migration),
+  ),
 }
 
 /** The table that records applied migrations. */

@@ -1,5 +1,6 @@
 import {
   Conversation,
+  type ConversationCommand,
   ConversationDecider,
   ConversationStore,
   type Delivery,
@@ -9,10 +10,11 @@ import {
   type Member,
   type Message,
 } from "@chat4all/domain"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import { PgClient } from "@effect/sql-pg"
-import { type Context, Data, Effect, Layer, Option } from "effect"
+import { type Context, Data, Effect, Either, Layer, Option } from "effect"
 import { retryTransient, unavailable } from "./internal/errors.js"
 import * as Events from "./internal/events.js"
 import { decodeMessages, memberRows } from "./internal/reads.js"
@@ -21,6 +23,7 @@ import {
   conversationColumns,
   type DeliveryRow,
   decodeRows,
+  decodeRowsEither,
   type MemberRow,
   type MessageRow,
   messageColumns,
@@ -28,7 +31,14 @@ import {
   toDelivery,
   toMessage,
 } from "./internal/rows.js"
-import { final, transaction } from "./internal/transaction.js"
+import {
+  type Final,
+  final,
+  PgPool,
+  type Row,
+  transaction,
+  transactionOnPool,
+} from "./internal/transaction.js"
 
 type Service = Context.Tag.Service<ConversationStore.ConversationStore>
 
@@ -50,6 +60,12 @@ interface Slice {
 interface SliceRow {
   readonly kind: "member" | "keyed" | "byId" | "delivery"
   readonly row: MemberRow & MessageRow & DeliveryRow
+}
+
+/** The locked conversation row, first of the slice. */
+interface ConversationSliceRow {
+  readonly kind: "conversation"
+  readonly row: ConversationRow
 }
 
 /** The list cursor: the last conversation's activity time and id, base64url of a JSON pair. */
@@ -81,6 +97,7 @@ const sameMember = (a: Member.Member, b: Member.Member) =>
  */
 export const make = Effect.gen(function* () {
   const sql = yield* PgClient.PgClient
+  const pool = yield* Effect.serviceOption(PgPool)
   const conversationCols = sql.literal(conversationColumns)
   const messageCols = sql.literal(messageColumns)
 
@@ -218,91 +235,87 @@ export const make = Effect.gen(function* () {
       }
     }).pipe(unavailable("ConversationStore.listForUser"), Effect.withSpan("ConversationStore.listForUser"))
 
-  /** One statement for every row the decider needs besides the conversation row itself. */
-  const sliceStatement = (tenantId: string, conversationId: string, needs: ConversationDecider.Needs) => {
-    const parts = [
-      sql`SELECT 'member' AS kind, row_to_json(x) AS row FROM (
-            SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord FROM members
-            WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}) x`,
-    ]
-    const withs = []
-    if (needs.keys.length > 0) {
-      // One index probe per key: a join lets the planner scan every message of the conversation
-      // instead, which grows with the conversation (23 ms at 10,000 messages, with stale statistics).
-      withs.push(sql`keyed AS (
-        SELECT ${sql.literal(messageColumns.replace(/(^|, )/g, "$1m."))}
-        FROM (SELECT DISTINCT * FROM unnest(${needs.keys.map((k) => k.senderId)}::text[],
-                                            ${needs.keys.map((k) => k.clientMessageId)}::text[]))
-             AS k(sender_id, client_message_id)
-        CROSS JOIN LATERAL (
-          SELECT * FROM messages
-          WHERE tenant_id = ${tenantId} AND conversation_id = ${conversationId}
-            AND sender_id = k.sender_id AND client_message_id = k.client_message_id
-          -- The key is unique; LIMIT keeps the planner from flattening this into a join over them all.
-          LIMIT 1) m)`)
-      parts.push(sql`SELECT 'keyed', row_to_json(keyed) FROM keyed`)
-      // A replay answers the original with its status as of now.
-      parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
-        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
-        WHERE tenant_id = ${tenantId} AND message_id IN (SELECT id FROM keyed)) d`)
-    }
-    if (needs.messageIds.length > 0)
-      parts.push(sql`SELECT 'byId', row_to_json(x) FROM (
-        SELECT ${messageCols} FROM messages WHERE tenant_id = ${tenantId} AND id = ANY(${needs.messageIds}::text[])) x`)
-    if (needs.deliveries.length > 0)
-      parts.push(sql`SELECT 'delivery', row_to_json(d) FROM (
-        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
-        WHERE tenant_id = ${tenantId} AND (message_id, user_id, channel) IN (
-          SELECT * FROM unnest(${needs.deliveries.map((d) => d.messageId)}::text[],
-                               ${needs.deliveries.map((d) => d.userId)}::text[],
-                               ${needs.deliveries.map((d) => d.channel)}::text[]))) d`)
-    return sql`
-      ${withs.length === 0 ? sql`` : sql`WITH ${sql.csv(withs)}`}
-      ${sql.join(" UNION ALL ", false)(parts)}`
-  }
+  /**
+   * The conversation row, locked, and every row the decider needs for these commands: one call of
+   * `c4a_commit_slice` (see commitFunctions), whose statements keep their plans between commits.
+   */
+  const sliceStatement = (tenantId: string, conversationId: string, needs: ConversationDecider.Needs) =>
+    sql`SELECT slice_kind AS kind, slice_row AS row FROM c4a_commit_slice(${tenantId}, ${conversationId},
+      ${needs.keys.map((k) => k.senderId)}::text[], ${needs.keys.map((k) => k.clientMessageId)}::text[],
+      ${needs.messageIds}::text[],
+      ${needs.deliveries.map((d) => d.messageId)}::text[], ${needs.deliveries.map((d) => d.userId)}::text[],
+      ${needs.deliveries.map((d) => d.channel)}::text[])`
 
   /** The decider's state from the locked conversation row and the rows of `sliceStatement`. */
   const decodeSlice = (
     row: ConversationRow,
     rows: ReadonlyArray<SliceRow>,
-  ): Effect.Effect<Slice, Errors.StoreUnavailable> =>
-    Effect.suspend(() => {
-      const conversationId = row.id
-      return decodeRows("ConversationStore.commit", () => {
-        const memberList = rows
-          .filter((r) => r.kind === "member")
-          .map((r) => r.row)
-          .sort((x, y) => x.ord - y.ord)
-        const conversation = toConversation(row, memberList)
-        const deliveryRows = rows.filter((r) => r.kind === "delivery").map((r) => r.row)
-        const keyed = rows.filter((r) => r.kind === "keyed").map((r) => r.row)
-        const byKey = new Map<string, Message.Message>()
-        const withStatus = decodeMessages({
-          rows: keyed,
-          members: new Map([[conversationId, memberList]]),
-          deliveries: deliveryRows,
-        })
-        for (const message of withStatus)
-          byKey.set(ConversationDecider.idempotencyKey(message.senderId, message.clientMessageId), message)
-        const byId = new Map<Ids.MessageId, Message.Message>()
-        for (const r of rows)
-          if (r.kind === "byId") byId.set(r.row.id as Ids.MessageId, toMessage(r.row, "sent"))
-        const deliveries = new Map<string, Delivery.DeliveryRecord>()
-        for (const d of deliveryRows) {
-          const record = toDelivery(d)
-          deliveries.set(
-            ConversationDecider.deliveryKey(record.messageId, record.userId, record.channel),
-            record,
-          )
-        }
-        return {
-          state: { conversation, byKey, byId, deliveries },
-          ords: new Map(memberList.map((m) => [m.user_id, m.ord])),
-        }
+  ): Either.Either<Slice, Errors.StoreUnavailable> => {
+    const conversationId = row.id
+    return decodeRowsEither("ConversationStore.commit", () => {
+      const memberList = rows
+        .filter((r) => r.kind === "member")
+        .map((r) => r.row)
+        .sort((x, y) => x.ord - y.ord)
+      const conversation = toConversation(row, memberList)
+      const deliveryRows = rows.filter((r) => r.kind === "delivery").map((r) => r.row)
+      const keyed = rows.filter((r) => r.kind === "keyed").map((r) => r.row)
+      const byKey = new Map<string, Message.Message>()
+      const withStatus = decodeMessages({
+        rows: keyed,
+        members: new Map([[conversationId, memberList]]),
+        deliveries: deliveryRows,
       })
+      for (const message of withStatus)
+        byKey.set(ConversationDecider.idempotencyKey(message.senderId, message.clientMessageId), message)
+      const byId = new Map<Ids.MessageId, Message.Message>()
+      for (const r of rows)
+        if (r.kind === "byId") byId.set(r.row.id as Ids.MessageId, toMessage(r.row, "sent"))
+      const deliveries = new Map<string, Delivery.DeliveryRecord>()
+      for (const d of deliveryRows) {
+        const record = toDelivery(d)
+        deliveries.set(
+          ConversationDecider.deliveryKey(record.messageId, record.userId, record.channel),
+          record,
+        )
+      }
+      return {
+        state: { conversation, byKey, byId, deliveries },
+        ords: new Map(memberList.map((m) => [m.user_id, m.ord])),
+      }
     })
+  }
 
-  /** What the events changed, as the common table expressions of one write statement. */
+  /** The new messages of a batch, in one call of `c4a_insert_messages` (see commitFunctions). */
+  const insertMessages = (
+    tenantId: string,
+    conversationId: string,
+    events: ReadonlyArray<Event.Event>,
+  ): Statement.Statement<unknown> | undefined => {
+    const created = events.flatMap((e) => (e.type === "message.created" ? [e.data.message] : []))
+    if (created.length === 0) return undefined
+    return sql`SELECT c4a_insert_messages(${tenantId}, ${conversationId},
+      ${created.map((m) => m.seq)}::int[], ${created.map((m) => m.id)}::text[],
+      ${created.map((m) => m.senderId)}::text[], ${created.map((m) => m.clientMessageId)}::text[],
+      ${created.map((m) => JSON.stringify(m.content))}::jsonb[], ${created.map((m) => m.replyTo ?? null)}::text[],
+      ${created.map((m) => JSON.stringify(m.channels))}::jsonb[], ${created.map((m) => JSON.stringify(m.metadata))}::jsonb[],
+      ${created.map((m) => m.createdAt)}::bigint[])`
+  }
+
+  /** The conversation row as the batch left it, if the batch changed it. */
+  const updateConversation = (
+    initial: Conversation.Conversation,
+    final: Conversation.Conversation,
+  ): Statement.Statement<unknown> | undefined =>
+    final.lastSeq === initial.lastSeq &&
+    final.updatedAt === initial.updatedAt &&
+    final.title === initial.title &&
+    final.metadata === initial.metadata
+      ? undefined
+      : sql`SELECT c4a_update_conversation(${initial.tenantId}, ${initial.id}, ${final.lastSeq}::int,
+          ${final.updatedAt}::bigint, ${final.title ?? null}::text, ${JSON.stringify(final.metadata)}::jsonb)`
+
+  /** What else the events changed (members, deliveries), as the common table expressions of one statement. */
   const changes = (
     slice: Slice,
     final: Conversation.Conversation,
@@ -312,30 +325,6 @@ export const make = Effect.gen(function* () {
     const tenantId = initial.tenantId
     const conversationId = initial.id
     const ctes: Array<Statement.Fragment> = []
-
-    const created = events.flatMap((e) => (e.type === "message.created" ? [e.data.message] : []))
-    if (created.length > 0)
-      ctes.push(sql`new_messages AS (
-        INSERT INTO messages (${messageCols})
-        SELECT ${tenantId}, ${conversationId}, m.*
-        FROM unnest(${created.map((m) => m.seq)}::int[], ${created.map((m) => m.id)}::text[],
-                    ${created.map((m) => m.senderId)}::text[], ${created.map((m) => m.clientMessageId)}::text[],
-                    ${created.map((m) => JSON.stringify(m.content))}::jsonb[],
-                    ${created.map((m) => m.replyTo ?? null)}::text[],
-                    ${created.map((m) => JSON.stringify(m.channels))}::jsonb[],
-                    ${created.map((m) => JSON.stringify(m.metadata))}::jsonb[],
-                    ${created.map((m) => m.createdAt)}::bigint[]) AS m)`)
-
-    if (
-      final.lastSeq !== initial.lastSeq ||
-      final.updatedAt !== initial.updatedAt ||
-      final.title !== initial.title ||
-      final.metadata !== initial.metadata
-    )
-      ctes.push(sql`conversation AS (
-        UPDATE conversations SET last_seq = ${final.lastSeq}, updated_at = ${final.updatedAt},
-          title = ${final.title ?? null}, metadata = ${JSON.stringify(final.metadata)}::jsonb
-        WHERE tenant_id = ${tenantId} AND id = ${conversationId})`)
 
     const finalIds = new Set(final.members.map((m) => m.userId as string))
     const removed = initial.members.filter((m) => !finalIds.has(m.userId)).map((m) => m.userId)
@@ -404,36 +393,47 @@ export const make = Effect.gen(function* () {
     return ctes
   }
 
+  /** Decides a batch on the rows of `sliceStatement`: its outcomes, and the statements that write them. */
+  const decideOn =
+    (conversationId: Ids.ConversationId, commands: Parameters<Service["commit"]>[2]) =>
+    ([sliceRows]: ReadonlyArray<ReadonlyArray<Row>>): Either.Either<
+      Final<ReadonlyArray<Either.Either<ConversationCommand.CommandResult, Errors.CommandError>>>,
+      Errors.ConversationNotFound | Errors.StoreUnavailable
+    > => {
+      const rows = (sliceRows ?? []) as unknown as ReadonlyArray<SliceRow | ConversationSliceRow>
+      const locked = rows.find((r): r is ConversationSliceRow => r.kind === "conversation")
+      if (locked === undefined) return Either.left(new Errors.ConversationNotFound({ conversationId }))
+      return Either.map(decodeSlice(locked.row, rows as ReadonlyArray<SliceRow>), (slice) => {
+        const tenantId = slice.state.conversation.tenantId
+        const decision = ConversationDecider.decideBatch(slice.state, commands)
+        // What the batch changed, then its events and outbox rows, sent with the COMMIT.
+        const last: Array<Statement.Statement<unknown>> = []
+        const inserted = insertMessages(tenantId, conversationId, decision.events)
+        if (inserted !== undefined) last.push(inserted)
+        const updated = updateConversation(slice.state.conversation, decision.state.conversation)
+        if (updated !== undefined) last.push(updated)
+        const changed = changes(slice, decision.state.conversation, decision.events)
+        if (changed.length > 0) last.push(sql`WITH ${sql.csv(changed)} SELECT 1`)
+        const append = Events.appendStatement(sql, tenantId, decision.events)
+        if (append !== undefined) last.push(append)
+        return final(decision.outcomes, last)
+      })
+    }
+
   const commitOnce = (
     tenantId: Ids.TenantId,
     conversationId: Ids.ConversationId,
     commands: Parameters<Service["commit"]>[2],
-  ) =>
-    transaction(
-      sql,
-      [
-        // The lock orders every writer of this conversation, on this node and any other; the slice is
-        // read by the next statement, with a snapshot taken once the lock is held.
-        sql`SELECT ${conversationCols} FROM conversations
-            WHERE tenant_id = ${tenantId} AND id = ${conversationId}
-            FOR UPDATE`,
-        sliceStatement(tenantId, conversationId, ConversationDecider.needs(commands)),
-      ],
-      ([locked, sliceRows]) =>
-        Effect.gen(function* () {
-          const row = locked?.[0] as unknown as ConversationRow | undefined
-          if (row === undefined) return yield* new Errors.ConversationNotFound({ conversationId })
-          const slice = yield* decodeSlice(row, (sliceRows ?? []) as unknown as ReadonlyArray<SliceRow>)
-          const decision = ConversationDecider.decideBatch(slice.state, commands)
-          // What the batch changed, then its events and outbox rows, sent with the COMMIT.
-          const last: Array<Statement.Statement<unknown>> = []
-          const changed = changes(slice, decision.state.conversation, decision.events)
-          if (changed.length > 0) last.push(sql`WITH ${sql.csv(changed)} SELECT 1`)
-          const append = Events.appendStatement(sql, tenantId, decision.events)
-          if (append !== undefined) last.push(append)
-          return final(decision.outcomes, last)
-        }),
+  ) => {
+    const first = [sliceStatement(tenantId, conversationId, ConversationDecider.needs(commands))]
+    const decide = decideOn(conversationId, commands)
+    // Inside a transaction the caller opened, the general path joins it; otherwise straight to the pool.
+    return Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (outer) =>
+      Option.isNone(outer) && Option.isSome(pool)
+        ? transactionOnPool(pool.value, first, decide)
+        : transaction(sql, first, (rows) => decide(rows)),
     )
+  }
 
   const commit: Service["commit"] = (tenantId, conversationId, commands) =>
     commands.length === 0

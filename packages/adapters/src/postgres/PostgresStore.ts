@@ -7,6 +7,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Config, type ConfigError, Duration, Effect, Layer, Option, Redacted, Runtime } from "effect"
 import pg from "pg"
 import * as EmbeddedPostgres from "./EmbeddedPostgres.js"
+import { PgPool } from "./internal/transaction.js"
 import * as Migrations from "./Migrations.js"
 import * as PgConversationStore from "./PgConversationStore.js"
 import * as PgEventLog from "./PgEventLog.js"
@@ -24,6 +25,8 @@ export type Storage =
 
 /** What a PgClient layer provides: the PostgreSQL client under both of its tags. */
 export type PgClientServices = PgClient.PgClient | SqlClient.SqlClient
+
+export { PgPool }
 
 /** Every storage port over the PgClient in context. The schema must be migrated (see `layerMigrated`). */
 export const layer: Layer.Layer<Storage, never, PgClient.PgClient> = Layer.mergeAll(
@@ -80,10 +83,18 @@ const describeTarget = (url: string): string => {
  */
 export const clientLayer = (
   options: ClientOptions,
-): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
-  PgClient.layerFromPool({
-    applicationName: "chat4all",
-    acquire: Effect.gen(function* () {
+): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | PgPool, SqlError> =>
+  Layer.unwrapEffect(
+    Effect.map(PgPool, (pool) =>
+      PgClient.layerFromPool({ applicationName: "chat4all", acquire: Effect.succeed(pool) }),
+    ),
+  ).pipe(Layer.provideMerge(poolLayer(options)))
+
+/** The `pg` pool itself, ended with the layer; the PgClient above borrows it. */
+const poolLayer = (options: ClientOptions): Layer.Layer<PgPool, SqlError> =>
+  Layer.scoped(
+    PgPool,
+    Effect.gen(function* () {
       const runtime = yield* Effect.runtime<never>()
       const url = Redacted.value(options.url)
       const timeout = Duration.toMillis(options.connectTimeout ?? Duration.seconds(10))
@@ -127,7 +138,7 @@ export const clientLayer = (
         (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption("5 seconds")),
       )
     }),
-  })
+  )
 
 /** Where the embedded database keeps its files inside DATA_DIR. */
 export const embeddedDirectory = (dataDir: string) => Path.join(dataDir, "postgres")

@@ -15,4 +15,6 @@ eventPositionsSuite("embedded PGlite", embedded.layer)
 describe.skipIf(skipReal)("real PostgreSQL", () => {
   storageSuites("PostgreSQL", storage(realClient()))
   eventPositionsSuite("PostgreSQL", storage(realClient()))
+  // The general transaction path (through @effect/sql alone), which commits inside a caller's transaction.
+  storageSuites("PostgreSQL without the direct pool", storage(realClient({ withoutPool: true })))
 })

@@ -5,7 +5,7 @@ import { TestIdGenerator } from "@chat4all/domain/testing"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import type { PgClient } from "@effect/sql-pg"
-import { Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
 import pg from "pg"
 import { PostgresStore } from "../../src/postgres/index.js"
 
@@ -58,7 +58,15 @@ export const randomSchema = () =>
  * one run change nothing in the next), migrated, with a PgClient whose search_path is that schema.
  */
 export const realClient = (
-  options: { readonly maxConnections?: number; readonly settings?: Readonly<Record<string, string>> } = {},
+  options: {
+    readonly maxConnections?: number
+    readonly settings?: Readonly<Record<string, string>>
+    /**
+     * Without the `pg` pool beside the client, the stores take their general path through `@effect/sql`
+     * alone (the path a commit inside a caller's transaction takes), so that it runs the contracts too.
+     */
+    readonly withoutPool?: boolean
+  } = {},
 ): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient | Schema, SqlError> =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
@@ -67,13 +75,14 @@ export const realClient = (
       yield* Effect.acquireRelease(adminQuery(url, `CREATE SCHEMA ${schema}`), () =>
         adminQuery(url, `DROP SCHEMA IF EXISTS ${schema} CASCADE`).pipe(Effect.orDie),
       )
+      const client = PostgresStore.clientLayer({
+        url: Redacted.make(url),
+        schema,
+        maxConnections: options.maxConnections,
+        settings: options.settings,
+      })
       return Layer.merge(
-        PostgresStore.clientLayer({
-          url: Redacted.make(url),
-          schema,
-          maxConnections: options.maxConnections,
-          settings: options.settings,
-        }),
+        options.withoutPool === true ? Layer.map(client, Context.omit(PostgresStore.PgPool)) : client,
         Layer.succeed(Schema, { url, schema }),
       )
     }),

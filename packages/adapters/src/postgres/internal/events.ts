@@ -59,25 +59,10 @@ export const appendStatement = (
     messages.push(event.type === "message.created" ? event.data.message.id : null)
     data.push(storedData(event))
   }
-  // The head row is the last lock a commit takes: positions go out in commit order, so a reader that
-  // sees position n has every position below n committed too. The lock is held for this statement and
-  // the COMMIT sent with it, nothing else.
-  return sql`
-    WITH head AS (
-      INSERT INTO event_heads AS h (tenant_id, position) VALUES (${tenantId}, ${events.length}::int)
-      ON CONFLICT (tenant_id) DO UPDATE SET position = h.position + EXCLUDED.position
-      RETURNING position
-    ), appended AS (
-      INSERT INTO events (tenant_id, position, id, conversation_id, type, at, subject_id, message_id, data)
-      SELECT ${tenantId}, head.position - ${events.length}::int + e.ord, e.id, e.conversation_id, e.type, e.at,
-             e.subject_id, e.message_id, e.data
-      FROM head, unnest(${ids}::text[], ${conversations}::text[], ${types}::text[], ${ats}::bigint[],
-                        ${subjects}::text[], ${messages}::text[], ${data}::jsonb[])
-           WITH ORDINALITY AS e(id, conversation_id, type, at, subject_id, message_id, data, ord)
-      RETURNING position, at
-    )
-    INSERT INTO outbox (tenant_id, position, at) SELECT ${tenantId}, position, at FROM appended ORDER BY position
-  `
+  // `c4a_append_events` (see commitFunctions) takes the tenant's head row: the last lock a commit takes,
+  // held for this statement and the COMMIT sent with it, nothing else.
+  return sql`SELECT c4a_append_events(${tenantId}, ${ids}::text[], ${conversations}::text[], ${types}::text[],
+    ${ats}::bigint[], ${subjects}::text[], ${messages}::text[], ${data}::jsonb[])`
 }
 
 /**

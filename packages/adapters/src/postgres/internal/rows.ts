@@ -8,7 +8,7 @@ import {
   Message,
   MessageStatus,
 } from "@chat4all/domain"
-import { Effect, Schema } from "effect"
+import { Effect, Either, Schema } from "effect"
 
 /**
  * Rows as node-postgres hands them over, and their decoding into domain records. `bigint` columns arrive
@@ -169,11 +169,12 @@ export const withStatus = (
  * Decodes rows inside an Effect: a row that does not decode is a store that answered something
  * unexpected (a hand-edited row, a newer schema), reported as StoreUnavailable rather than a defect.
  */
-export const decodeRows = <A>(
+/** Decodes stored rows, a row that does not decode being StoreUnavailable (the schema and the data disagree). */
+export const decodeRowsEither = <A>(
   operation: string,
   decode: () => A,
-): Effect.Effect<A, Errors.StoreUnavailable> =>
-  Effect.try({
+): Either.Either<A, Errors.StoreUnavailable> =>
+  Either.try({
     try: decode,
     catch: (cause) =>
       new Errors.StoreUnavailable({
@@ -181,3 +182,8 @@ export const decodeRows = <A>(
         cause: new Error(`${operation}: a stored row does not decode: ${String(cause)}`, { cause }),
       }),
   })
+
+export const decodeRows = <A>(
+  operation: string,
+  decode: () => A,
+): Effect.Effect<A, Errors.StoreUnavailable> => Effect.suspend(() => decodeRowsEither(operation, decode))
