@@ -481,7 +481,7 @@ const main = async () => {
     `\nStore: durable sends, ${CONVERSATIONS} conversations of 2 members, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`,
   )
   console.log(
-    `${cpu.length} x ${cpu[0]?.model.trim() ?? "cpu"}, node ${process.version}, ${version.v.split(" on ")[0]}, ` +
+    `${cpu.length} x ${cpu[0]?.model.trim() ?? "cpu"}, node ${process.version}${process.execArgv.length > 0 ? ` (${process.execArgv.join(" ")})` : ""}, ${version.v.split(" on ")[0]}, ` +
       `synchronous_commit=${version.sc}, pool ${POOL}, load average ${load0.toFixed(1)} at start, ${load1.toFixed(1)} at end\n`,
   )
   const rows = results.map((r) => {
