@@ -443,6 +443,8 @@ export const make = Effect.gen(function* () {
           unavailable("ConversationStore.commit"),
           Effect.withSpan("ConversationStore.commit", {
             attributes: { tenantId, conversationId, commands: commands.length },
+            // The call site is always the conversation actor; capturing it cost 20 µs per commit.
+            captureStackTrace: false,
           }),
         )
 
