@@ -18,9 +18,13 @@ if (entry === undefined || !entry.endsWith(".ts")) {
 }
 const name = Path.basename(entry, ".ts")
 const outfile = Path.join(root, "node_modules/.cache/chat4all-bench", name, `${name}.mjs`)
-const build = spawnSync(process.execPath, [Path.join(root, "packages/app/scripts/build.mjs"), entry, outfile], {
-  stdio: ["ignore", "ignore", "inherit"],
-})
+const build = spawnSync(
+  process.execPath,
+  [Path.join(root, "packages/app/scripts/build.mjs"), entry, outfile],
+  {
+    stdio: ["ignore", "ignore", "inherit"],
+  },
+)
 if (build.status !== 0) process.exit(build.status ?? 1)
 const run = spawnSync(process.execPath, [...args.slice(0, -1), outfile], { stdio: "inherit" })
 process.exit(run.status ?? 1)
