@@ -294,12 +294,20 @@ export const make = Effect.gen(function* () {
   ): Statement.Statement<unknown> | undefined => {
     const created = events.flatMap((e) => (e.type === "message.created" ? [e.data.message] : []))
     if (created.length === 0) return undefined
-    return sql`SELECT c4a_insert_messages(${tenantId}, ${conversationId},
-      ${created.map((m) => m.seq)}::int[], ${created.map((m) => m.id)}::text[],
-      ${created.map((m) => m.senderId)}::text[], ${created.map((m) => m.clientMessageId)}::text[],
-      ${created.map((m) => JSON.stringify(m.content))}::jsonb[], ${created.map((m) => m.replyTo ?? null)}::text[],
-      ${created.map((m) => JSON.stringify(m.channels))}::jsonb[], ${created.map((m) => JSON.stringify(m.metadata))}::jsonb[],
-      ${created.map((m) => m.createdAt)}::bigint[])`
+    const rows = JSON.stringify(
+      created.map((m) => ({
+        seq: m.seq,
+        id: m.id,
+        sender_id: m.senderId,
+        client_message_id: m.clientMessageId,
+        content: m.content,
+        reply_to: m.replyTo ?? null,
+        channels: m.channels,
+        metadata: m.metadata,
+        created_at: m.createdAt,
+      })),
+    )
+    return sql`SELECT c4a_insert_messages(${tenantId}, ${conversationId}, ${rows}::jsonb)`
   }
 
   /** The conversation row as the batch left it, if the batch changed it. */

@@ -41,9 +41,13 @@ describe("SQL literals", () => {
     assert.strictEqual(literal("it's"), "'it''s'")
     assert.strictEqual(literal("a\\b"), " E'a\\\\b'")
     assert.strictEqual(literal(42), "'42'")
-    assert.strictEqual(literal(["a", null, 'q"uote', "b\\'"]), String.raw`ARRAY['a',NULL,'q"uote', E'b\\''']`)
-    assert.strictEqual(literal([1, 2]), "ARRAY['1','2']")
-    assert.strictEqual(literal([]), "ARRAY[]")
+    // An array is one array literal (elements double-quoted, \\ and \" escaped), quoted as one string.
+    assert.strictEqual(
+      literal(["a", null, 'q"uote', "b\\'"]),
+      String.raw` E'{"a",NULL,"q\\"uote","b\\\\''"}'`,
+    )
+    assert.strictEqual(literal([1, 2]), `'{"1","2"}'`)
+    assert.strictEqual(literal([]), "'{}'")
     assert.throws(() => literal({ not: "supported" }))
     assert.throws(() => literal(Number.NaN))
   })

@@ -68,17 +68,16 @@ BEGIN
 END
 $fn$;
 
-CREATE FUNCTION c4a_insert_messages(
-  p_tenant text, p_conversation text,
-  p_seqs int[], p_ids text[], p_senders text[], p_client_ids text[], p_contents jsonb[],
-  p_reply_tos text[], p_channels jsonb[], p_metadata jsonb[], p_created_ats bigint[]
-) RETURNS void
+-- The new messages of a batch as one JSON array of rows: one string to parse, for the server and for the
+-- process that writes it, where an array per column needed every element quoted on its own.
+CREATE FUNCTION c4a_insert_messages(p_tenant text, p_conversation text, p_rows jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $fn$
 BEGIN
   INSERT INTO messages (${messageColumns})
-  SELECT p_tenant, p_conversation, m.*
-  FROM unnest(p_seqs, p_ids, p_senders, p_client_ids, p_contents, p_reply_tos, p_channels, p_metadata,
-              p_created_ats) AS m;
+  SELECT p_tenant, p_conversation, m.seq, m.id, m.sender_id, m.client_message_id, m.content, m.reply_to,
+         m.channels, m.metadata, m.created_at
+  FROM jsonb_to_recordset(p_rows) AS m(seq int, id text, sender_id text, client_message_id text, content jsonb,
+                                       reply_to text, channels jsonb, metadata jsonb, created_at bigint);
 END
 $fn$;
 
@@ -95,13 +94,10 @@ $fn$;
 -- Appends events to the tenant's log and the outbox, in the order given. It takes the tenant's head row,
 -- so it goes last in its transaction, sent with the COMMIT: positions go out in commit order, and a reader
 -- that sees position n has every position below n committed too.
-CREATE FUNCTION c4a_append_events(
-  p_tenant text, p_ids text[], p_conversations text[], p_types text[], p_ats bigint[],
-  p_subjects text[], p_message_ids text[], p_data jsonb[]
-) RETURNS void
+CREATE FUNCTION c4a_append_events(p_tenant text, p_events jsonb) RETURNS void
 LANGUAGE plpgsql VOLATILE SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
-  v_count int := cardinality(p_ids);
+  v_count int := jsonb_array_length(p_events);
   v_head bigint;
 BEGIN
   IF v_count = 0 THEN
@@ -114,8 +110,8 @@ BEGIN
     INSERT INTO events (tenant_id, position, id, conversation_id, type, at, subject_id, message_id, data)
     SELECT p_tenant, v_head - v_count + e.ord, e.id, e.conversation_id, e.type, e.at, e.subject_id,
            e.message_id, e.data
-    FROM unnest(p_ids, p_conversations, p_types, p_ats, p_subjects, p_message_ids, p_data)
-         WITH ORDINALITY AS e(id, conversation_id, type, at, subject_id, message_id, data, ord)
+    FROM jsonb_to_recordset(p_events) AS e(ord int, id text, conversation_id text, type text, at bigint,
+                                           subject_id text, message_id text, data jsonb)
     RETURNING position, at
   )
   INSERT INTO outbox (tenant_id, position, at) SELECT p_tenant, position, at FROM appended ORDER BY position;

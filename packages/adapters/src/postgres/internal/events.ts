@@ -30,8 +30,8 @@ const encodeEvent = Schema.encodeSync(Event.Event)
 const decodeEvent = Schema.decodeUnknownSync(Event.Event)
 
 /** The payload stored for an event: none for message.created (the message row is), the data otherwise. */
-const storedData = (event: Event.Event): string | null =>
-  event.type === "message.created" ? null : JSON.stringify(encodeEvent(event).data)
+const storedData = (event: Event.Event): unknown =>
+  event.type === "message.created" ? null : encodeEvent(event).data
 
 /**
  * The statement that appends events to the tenant's log and the outbox, in the order given. It takes the
@@ -43,26 +43,22 @@ export const appendStatement = (
   events: ReadonlyArray<Event.Event>,
 ): Statement.Statement<unknown> | undefined => {
   if (events.length === 0) return undefined
-  const ids: Array<string> = []
-  const conversations: Array<string> = []
-  const types: Array<string> = []
-  const ats: Array<number> = []
-  const subjects: Array<string | null> = []
-  const messages: Array<string | null> = []
-  const data: Array<string | null> = []
-  for (const event of events) {
-    ids.push(event.id)
-    conversations.push(event.conversationId)
-    types.push(event.type)
-    ats.push(event.at)
-    subjects.push(event.type === "member.added" || event.type === "member.removed" ? event.data.userId : null)
-    messages.push(event.type === "message.created" ? event.data.message.id : null)
-    data.push(storedData(event))
-  }
+  // One JSON array of rows, in order (`ord`): see `c4a_insert_messages` for why JSON.
+  const rows = JSON.stringify(
+    events.map((event, i) => ({
+      ord: i + 1,
+      id: event.id,
+      conversation_id: event.conversationId,
+      type: event.type,
+      at: event.at,
+      subject_id: event.type === "member.added" || event.type === "member.removed" ? event.data.userId : null,
+      message_id: event.type === "message.created" ? event.data.message.id : null,
+      data: storedData(event),
+    })),
+  )
   // `c4a_append_events` (see commitFunctions) takes the tenant's head row: the last lock a commit takes,
   // held for this statement and the COMMIT sent with it, nothing else.
-  return sql`SELECT c4a_append_events(${tenantId}, ${ids}::text[], ${conversations}::text[], ${types}::text[],
-    ${ats}::bigint[], ${subjects}::text[], ${messages}::text[], ${data}::jsonb[])`
+  return sql`SELECT c4a_append_events(${tenantId}, ${rows}::jsonb)`
 }
 
 /**

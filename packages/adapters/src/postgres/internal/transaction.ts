@@ -3,7 +3,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import type * as Statement from "@effect/sql/Statement"
 import type { PgClient } from "@effect/sql-pg"
 import { Context, Effect, Either, Exit, Option } from "effect"
-import pg from "pg"
+import type pg from "pg"
 
 const scalarText = (value: unknown): string => {
   switch (typeof value) {
@@ -21,16 +21,31 @@ const scalarText = (value: unknown): string => {
 }
 
 /**
- * The SQL literal of a statement parameter: NULL, a quoted string (`E'...'` when it has backslashes), or
- * for an array the constructor `ARRAY[...]` of such literals, each element quoted once. Every array this
- * adapter inlines is followed by a cast (`::text[]`), which also types an empty one.
+ * A quoted string literal, as `pg.escapeLiteral` writes it (quotes doubled; with backslashes, doubled in an
+ * E'' string), by native replaces: `escapeLiteral` walks the string a character at a time, which showed up
+ * in the profile of a commit whose rows are one long JSON text.
  */
-export const literal = (value: unknown): string =>
-  value === null || value === undefined
-    ? "NULL"
-    : Array.isArray(value)
-      ? `ARRAY[${value.map(literal).join(",")}]`
-      : pg.escapeLiteral(scalarText(value))
+const quote = (text: string): string => {
+  const body = text.replace(/'/g, "''")
+  return text.includes("\\") ? ` E'${body.replace(/\\/g, "\\\\")}'` : `'${body}'`
+}
+
+const arrayElement = (value: unknown): string =>
+  value === null || value === undefined ? "NULL" : `"${scalarText(value).replace(/[\\"]/g, "\\$&")}"`
+
+/**
+ * The SQL literal of a statement parameter: NULL, a quoted string, or for an array one quoted array
+ * literal (`'{"a","b"}'`). Every array this adapter inlines is followed by a cast (`::text[]`), which
+ * types it. One string per array rather than `ARRAY[...]` of a literal per element: the server parses
+ * one constant instead of hundreds, which cut its CPU per commit.
+ */
+export const literal = (value: unknown): string => {
+  if (value === null || value === undefined) return "NULL"
+  if (!Array.isArray(value)) return quote(scalarText(value))
+  let text = "{"
+  for (let i = 0; i < value.length; i++) text += (i === 0 ? "" : ",") + arrayElement(value[i])
+  return quote(`${text}}`)
+}
 
 /**
  * The text of a statement with its parameters written in as literals, for the simple query protocol,
