@@ -16,6 +16,7 @@ import {
 import type { ClientMessageId, MessageId, UserId } from "../model/Ids.js"
 import { Member } from "../model/Member.js"
 import { fingerprint, Message } from "../model/Message.js"
+import { trusted } from "../model/Trusted.js"
 import {
   type CommandResult,
   type ConversationCommand,
@@ -26,11 +27,11 @@ import { advanceHorizon } from "./Horizons.js"
 
 /**
  * Schema classes validate on construction. Everything built below comes from values that were already
- * validated (a decoded command, a stored state), so the decider constructs with validation off: in
- * effect 3.22 a class whose fields hold other classes recompiles its validator on every `new`, which
- * cost more than the rest of a send put together.
+ * validated (a decoded command, a stored state), so the decider builds its objects trusted (see
+ * `Trusted`): in effect 3.22 a class whose fields hold other classes recompiles its validator on every
+ * `new`, which cost more than the rest of a send put together, and even with validation off the
+ * constructor costs microseconds per object.
  */
-const trusted = true
 
 /**
  * The slice of a conversation a batch of commands needs: the conversation with its members and
@@ -118,34 +119,28 @@ export const decide = (
               }),
             )
       }
-      const message = new Message(
-        {
-          id: command.messageId,
-          tenantId: conversation.tenantId,
-          conversationId: conversation.id,
-          seq: conversation.lastSeq + 1,
-          senderId: draft.senderId,
-          clientMessageId: draft.clientMessageId,
-          content: draft.content,
-          ...(draft.replyTo === undefined ? {} : { replyTo: draft.replyTo }),
-          channels: draft.channels,
-          metadata: draft.metadata,
-          createdAt: command.stamp.at,
-          status: "sent",
-        },
-        trusted,
-      )
+      const message = trusted(Message, {
+        id: command.messageId,
+        tenantId: conversation.tenantId,
+        conversationId: conversation.id,
+        seq: conversation.lastSeq + 1,
+        senderId: draft.senderId,
+        clientMessageId: draft.clientMessageId,
+        content: draft.content,
+        ...(draft.replyTo === undefined ? {} : { replyTo: draft.replyTo }),
+        channels: draft.channels,
+        metadata: draft.metadata,
+        createdAt: command.stamp.at,
+        status: "sent",
+      })
       return Either.right({
         result: Result.Sent({ message, replayed: false }),
         events: [
-          new MessageCreated(
-            {
-              ...envelope(state, command.stamp),
-              type: "message.created",
-              data: { message },
-            },
-            trusted,
-          ),
+          trusted(MessageCreated, {
+            ...envelope(state, command.stamp),
+            type: "message.created",
+            data: { message },
+          }),
         ],
       })
     }
@@ -166,11 +161,8 @@ export const decide = (
       const data = { userId: command.userId, seq: command.seq }
       const event =
         command.kind === "read"
-          ? new ReceiptRead({ ...envelope(state, command.stamp), type: "receipt.read", data }, trusted)
-          : new ReceiptDelivered(
-              { ...envelope(state, command.stamp), type: "receipt.delivered", data },
-              trusted,
-            )
+          ? trusted(ReceiptRead, { ...envelope(state, command.stamp), type: "receipt.read", data })
+          : trusted(ReceiptDelivered, { ...envelope(state, command.stamp), type: "receipt.delivered", data })
       return Either.right({
         result: Result.ReceiptRecorded({ member: next, changed: true }),
         events: [event],
@@ -196,43 +188,34 @@ export const decide = (
         // Stale or a repeat: nothing moves, nothing is published, and the history does not grow.
         const record =
           current ??
-          new DeliveryRecord(
-            {
-              messageId: command.messageId,
-              userId: command.userId,
-              channel: command.channel,
-              status: command.status,
-              updatedAt: command.stamp.at,
-            },
-            trusted,
-          )
-        return Either.right({ result: Result.DeliveryRecorded({ record, applied: false }), events: [] })
-      }
-      const record = new DeliveryRecord(
-        {
-          messageId: command.messageId,
-          userId: command.userId,
-          channel: command.channel,
-          status: next,
-          updatedAt: command.stamp.at,
-        },
-        trusted,
-      )
-      const event = new MessageStatusChanged(
-        {
-          ...envelope(state, command.stamp),
-          type: "message.status",
-          data: {
-            messageId: message.id,
-            seq: message.seq,
-            status: next,
+          trusted(DeliveryRecord, {
+            messageId: command.messageId,
             userId: command.userId,
             channel: command.channel,
-            ...(command.detail === undefined ? {} : { detail: command.detail }),
-          },
+            status: command.status,
+            updatedAt: command.stamp.at,
+          })
+        return Either.right({ result: Result.DeliveryRecorded({ record, applied: false }), events: [] })
+      }
+      const record = trusted(DeliveryRecord, {
+        messageId: command.messageId,
+        userId: command.userId,
+        channel: command.channel,
+        status: next,
+        updatedAt: command.stamp.at,
+      })
+      const event = trusted(MessageStatusChanged, {
+        ...envelope(state, command.stamp),
+        type: "message.status",
+        data: {
+          messageId: message.id,
+          seq: message.seq,
+          status: next,
+          userId: command.userId,
+          channel: command.channel,
+          ...(command.detail === undefined ? {} : { detail: command.detail }),
         },
-        trusted,
-      )
+      })
       return Either.right({ result: Result.DeliveryRecorded({ record, applied: true }), events: [event] })
     }
     case "AddMember": {
@@ -243,28 +226,22 @@ export const decide = (
         return Either.left(
           new InvalidRequest({ field: "userId", message: "a direct conversation has exactly two members" }),
         )
-      const member = new Member(
-        {
-          userId: command.userId,
-          role: command.role,
-          joinedAt: command.stamp.at,
-          // A new member has nothing to catch up on: history before joining is not unread for them.
-          readSeq: conversation.lastSeq,
-          deliveredSeq: conversation.lastSeq,
-        },
-        trusted,
-      )
+      const member = trusted(Member, {
+        userId: command.userId,
+        role: command.role,
+        joinedAt: command.stamp.at,
+        // A new member has nothing to catch up on: history before joining is not unread for them.
+        readSeq: conversation.lastSeq,
+        deliveredSeq: conversation.lastSeq,
+      })
       return Either.right({
         result: Result.MemberAdded({ member, added: true }),
         events: [
-          new MemberAdded(
-            {
-              ...envelope(state, command.stamp),
-              type: "member.added",
-              data: { userId: command.userId, role: command.role },
-            },
-            trusted,
-          ),
+          trusted(MemberAdded, {
+            ...envelope(state, command.stamp),
+            type: "member.added",
+            data: { userId: command.userId, role: command.role },
+          }),
         ],
       })
     }
@@ -281,14 +258,11 @@ export const decide = (
       return Either.right({
         result: Result.MemberRemoved({ userId: command.userId, removed: true }),
         events: [
-          new MemberRemoved(
-            {
-              ...envelope(state, command.stamp),
-              type: "member.removed",
-              data: { userId: command.userId },
-            },
-            trusted,
-          ),
+          trusted(MemberRemoved, {
+            ...envelope(state, command.stamp),
+            type: "member.removed",
+            data: { userId: command.userId },
+          }),
         ],
       })
     }
@@ -311,7 +285,7 @@ const workingCopy = (state: ConversationState): WorkingState => ({
 })
 
 const patchConversation = (state: WorkingState, patch: Partial<Conversation>) => {
-  state.conversation = new ConversationClass({ ...state.conversation, ...patch }, trusted)
+  state.conversation = trusted(ConversationClass, { ...state.conversation, ...patch })
 }
 
 /** Applies one event to a working copy, in place: a batch pays one copy of the state, not one per event. */
@@ -339,21 +313,18 @@ const apply = (state: WorkingState, event: Event): void => {
       if (userId === undefined || channel === undefined) return
       state.deliveries.set(
         deliveryKey(messageId, userId, channel),
-        new DeliveryRecord({ messageId, userId, channel, status, updatedAt: event.at }, trusted),
+        trusted(DeliveryRecord, { messageId, userId, channel, status, updatedAt: event.at }),
       )
       return
     }
     case "member.added": {
-      const member = new Member(
-        {
-          userId: event.data.userId,
-          role: event.data.role,
-          joinedAt: event.at,
-          readSeq: conversation.lastSeq,
-          deliveredSeq: conversation.lastSeq,
-        },
-        trusted,
-      )
+      const member = trusted(Member, {
+        userId: event.data.userId,
+        role: event.data.role,
+        joinedAt: event.at,
+        readSeq: conversation.lastSeq,
+        deliveredSeq: conversation.lastSeq,
+      })
       patchConversation(state, { members: [...conversation.members, member], updatedAt: event.at })
       return
     }

@@ -7,6 +7,7 @@ import {
   Member,
   Message,
   MessageStatus,
+  Trusted,
 } from "@chat4all/domain"
 import { Effect, Either, Schema } from "effect"
 
@@ -75,7 +76,23 @@ export const messageColumns =
   "tenant_id, conversation_id, seq, id, sender_id, client_message_id, content, reply_to, channels, metadata, created_at"
 export const deliveryColumns = "message_id, user_id, channel, status, updated_at"
 
-const decodeConversation = Schema.decodeUnknownSync(Conversation.Conversation)
+/**
+ * A conversation row is checked against the plain fields and then built trusted: decoding into the classes
+ * themselves (the conversation, then each member) costs several times as much, on every commit.
+ */
+const decodeConversationFields = Schema.decodeUnknownSync(
+  Schema.Struct({
+    ...Conversation.Conversation.fields,
+    members: Schema.Array(Schema.Struct(Member.Member.fields)),
+  }),
+)
+const decodeConversation = (input: unknown): Conversation.Conversation => {
+  const fields = decodeConversationFields(input)
+  return Trusted.trusted(Conversation.Conversation, {
+    ...fields,
+    members: fields.members.map((member) => Trusted.trusted(Member.Member, member)),
+  })
+}
 const decodeMember = Schema.decodeUnknownSync(Member.Member)
 const decodeMessage = Schema.decodeUnknownSync(Message.Message)
 const decodeDelivery = Schema.decodeUnknownSync(Delivery.DeliveryRecord)

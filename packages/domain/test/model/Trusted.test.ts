@@ -1,0 +1,45 @@
+import { Conversation, Delivery, Event, Member, Message, Trusted } from "@chat4all/domain"
+import { describe, expect, it } from "@effect/vitest"
+import { Arbitrary, Equal, FastCheck as fc, Schema } from "effect"
+import { numRuns } from "../rules/support.js"
+
+/** Every class the decider builds trusted. */
+const classes = [
+  Message.Message,
+  Conversation.Conversation,
+  Member.Member,
+  Delivery.DeliveryRecord,
+  Event.MessageCreated,
+  Event.MessageStatusChanged,
+  Event.MemberAdded,
+  Event.MemberRemoved,
+  Event.ReceiptDelivered,
+  Event.ReceiptRead,
+] as const
+
+describe("Trusted.trusted", () => {
+  for (const klass of classes)
+    it(`builds the same ${klass.identifier} as its constructor does`, () => {
+      const anyClass = klass as unknown as Schema.Schema<object> &
+        (new (
+          props: object,
+          trusted?: boolean,
+        ) => object)
+      fc.assert(
+        fc.property(Arbitrary.make(anyClass), (valid) => {
+          const props = { ...valid }
+          const built = new anyClass(props)
+          const fast = Trusted.trusted(anyClass, props)
+          expect(fast).toBeInstanceOf(klass)
+          // Equal compares arrays and records by reference: validation copies them, `new X(props, true)`
+          // shares them, as `trusted` does.
+          expect(Equal.equals(fast, new anyClass(props, true))).toBe(true)
+          expect(Object.keys(fast)).toEqual(Object.keys(built))
+          expect(JSON.stringify(fast)).toEqual(JSON.stringify(built))
+          expect(Schema.is(anyClass)(fast)).toBe(true)
+          expect(Schema.encodeSync(anyClass)(fast)).toEqual(Schema.encodeSync(anyClass)(built))
+        }),
+        { numRuns: Math.min(numRuns, 100) },
+      )
+    })
+})
