@@ -202,15 +202,13 @@ export const make = <Req, A, E, R>(
           const fiber = runFork(Effect.zipRight(Effect.yieldNow(), drain(key, entry)))
           if (entry.draining) entry.drain = fiber
         }
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.sync(() => {
-            if (envelope.cancelled || entry.inFlight.includes(envelope)) return
-            // Still queued: it will never be handled, and nobody waits for it any more.
-            envelope.cancelled = true
-            entry.callers--
-            entry.lastActive = now
-          }),
-        )
+        // Allocated for every caller and run for few: kept to one sync effect.
+        return Effect.sync(() => {
+          if (envelope.cancelled || entry.inFlight.includes(envelope)) return
+          // Still queued: it will never be handled, and nobody waits for it any more.
+          envelope.cancelled = true
+          entry.callers--
+        })
       })
 
     /** Forgets the actors nobody has called for `idleTimeToLive`; checked a few times per idle period. */

@@ -58,21 +58,34 @@ export const transientFailures = Metric.counter("chat4all_store_transient_failur
   incremental: true,
 })
 
-/** Runs a whole transaction again on a transient failure, counting each one. */
+const retryable = (error: unknown): boolean =>
+  (isSqlError(error) && isTransient(error)) || isTagged(error, "CreateRace")
+
+/**
+ * Runs a whole transaction again on a transient failure, counting each one. The retry schedule is only
+ * set up once a first attempt has failed: building its driver on every call cost the hot commit path
+ * more than the rest of the error handling put together.
+ */
 export const retryTransient =
   (operation: string) =>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    self.pipe(
-      Effect.tapError((error) =>
-        isSqlError(error) && isTransient(error)
-          ? Metric.increment(Metric.tagged(transientFailures, "operation", operation))
-          : Effect.void,
-      ),
-      Effect.retry({
-        while: (error) => (isSqlError(error) && isTransient(error)) || isTagged(error, "CreateRace"),
-        schedule: transientRetry,
-      }),
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    const counted = Effect.tapError(self, (error) =>
+      isSqlError(error) && isTransient(error)
+        ? Metric.increment(Metric.tagged(transientFailures, "operation", operation))
+        : Effect.void,
     )
+    return Effect.catchIf(counted, retryable, (failure) => {
+      // The schedule starts from the failure already seen, so attempts and delays are as if it had driven
+      // the first attempt too.
+      let replayed = false
+      const attempt = Effect.suspend(() => {
+        if (replayed) return counted
+        replayed = true
+        return Effect.fail(failure)
+      })
+      return Effect.retry(attempt, { while: retryable, schedule: transientRetry })
+    })
+  }
 
 const isTagged = (error: unknown, tag: string): boolean =>
   typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === tag
