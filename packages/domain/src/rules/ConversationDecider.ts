@@ -272,6 +272,11 @@ export const decide = (
 /** The decider's working copy: the same shape as the state, with maps it may write. */
 interface WorkingState {
   conversation: Conversation
+  /**
+   * The conversation is this copy's own (made by a patch during this batch, seen by nothing outside it),
+   * so later patches may write it in place: a batch of sends pays one copy, not one per message.
+   */
+  ownsConversation: boolean
   readonly byKey: Map<string, Message>
   readonly byId: Map<MessageId, Message>
   readonly deliveries: Map<string, DeliveryRecord>
@@ -279,13 +284,18 @@ interface WorkingState {
 
 const workingCopy = (state: ConversationState): WorkingState => ({
   conversation: state.conversation,
+  ownsConversation: false,
   byKey: new Map(state.byKey),
   byId: new Map(state.byId),
   deliveries: new Map(state.deliveries),
 })
 
 const patchConversation = (state: WorkingState, patch: Partial<Conversation>) => {
-  state.conversation = trusted(ConversationClass, { ...state.conversation, ...patch })
+  if (state.ownsConversation) Object.assign(state.conversation, patch)
+  else {
+    state.conversation = trusted(ConversationClass, { ...state.conversation, ...patch })
+    state.ownsConversation = true
+  }
 }
 
 /** Applies one event to a working copy, in place: a batch pays one copy of the state, not one per event. */
@@ -337,6 +347,7 @@ const apply = (state: WorkingState, event: Event): void => {
     case "conversation.created":
     case "conversation.updated":
       state.conversation = event.data.conversation
+      state.ownsConversation = false
       return
   }
 }
