@@ -3,6 +3,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { ConversationStore, EventLog, MessageStore } from "@chat4all/domain"
 import { Fixtures, Storage } from "@chat4all/domain/testing"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { noticeSkip, realClient, Schema, skipReal, storage } from "./support.js"
@@ -64,12 +65,16 @@ describe.skipIf(skipReal)("two processes writing one conversation", () => {
           const start = yield* log.head(tenant)
           const conversation = yield* Storage.createConversation(tenant, "group", ["ann", "bob"])
           const count = 300
+          // The senders meet here before they send (see the fixture): the race is the point of the test.
+          const sql = yield* SqlClient.SqlClient
+          yield* sql`CREATE TABLE twoprocess_ready (pid int NOT NULL)`
           const env = {
             C4A_URL: url,
             C4A_SCHEMA: schema,
             C4A_TENANT: tenant,
             C4A_CONVERSATION: conversation.id,
             C4A_COUNT: String(count),
+            C4A_PROCESSES: "2",
           }
           const [first, second] = yield* Effect.all([runSender(env), runSender(env)], { concurrency: 2 })
           // Each process heard back about every send and every retry.
