@@ -15,9 +15,11 @@
  * Targets:
  * - baseline: the raw `pg` driver writing the same rows into the same schema with multi-row INSERTs
  *   (messages, event log, outbox) and the conversation's last_seq, one transaction per batch, as many
- *   writers as pool connections; once with the adapter's mean batch, once with batches of 256;
+ *   writers as pool connections; once with the adapter's messages per transaction, once with batches of 256;
  * - adapter: `ConversationActor.execute(Send)` over `PgConversationStore` (group commit: the actor commits
- *   whatever queued up for a conversation in one transaction);
+ *   whatever queued up for a conversation at once, and the store's commit lanes put the batches of several
+ *   conversations of a tenant in one transaction; `mean batch` is commands per conversation commit,
+ *   `msgs/tx` per database transaction);
  * - embedded: the same through the embedded PGlite served on loopback;
  * - reference: the same actor path over the memory ConversationStore, which is what the domain alone costs
  *   (the decider, the Schema classes, the actor) with no database at all.
@@ -83,9 +85,22 @@ interface Result {
   readonly latencies: ReadonlyArray<number>
   readonly latencyOf: "message" | "transaction"
   readonly meanBatch: number
+  /** Messages per database transaction (the adapter commits several conversations' batches in one). */
+  readonly perTransaction: number | undefined
   /** CPU time of this node process over the measured seconds. */
   readonly cpuMs: number
 }
+
+/**
+ * Database transactions, counted where every commit of the adapter starts one: a connection taken from a
+ * `pg` pool (nothing else uses the pool while the bench measures).
+ */
+const transactions = { count: 0 }
+const connect = pg.Pool.prototype.connect
+pg.Pool.prototype.connect = function (this: pg.Pool, ...args: Array<unknown>) {
+  transactions.count++
+  return (connect as (...args: Array<unknown>) => unknown).apply(this, args)
+} as typeof connect
 
 const percentile = (sorted: ReadonlyArray<number>, p: number) =>
   sorted.length === 0
@@ -175,6 +190,8 @@ const runActor = (
       const measureTo = measureFrom + seconds * 1000
       const latencies: Array<number> = []
       let counted = 0
+      let transactionsAtStart = 0
+      let transactionsAtEnd = 0
       let commitsAtStart = 0
       let commandsAtStart = 0
       let commitsAtEnd = 0
@@ -189,12 +206,14 @@ const runActor = (
         if (!started && t >= measureFrom) {
           started = true
           commitsAtStart = stats.commits
+          transactionsAtStart = transactions.count
           commandsAtStart = stats.commands
           cpuAtStart = process.cpuUsage()
         }
         if (!ended && t >= measureTo) {
           ended = true
           commitsAtEnd = stats.commits
+          transactionsAtEnd = transactions.count
           commandsAtEnd = stats.commands
           cpu = process.cpuUsage(cpuAtStart)
         }
@@ -247,6 +266,10 @@ const runActor = (
         latencies,
         latencyOf: "message",
         meanBatch: commits === 0 ? 0 : (commandsAtEnd - commandsAtStart) / commits,
+        perTransaction:
+          transactionsAtEnd === transactionsAtStart
+            ? undefined
+            : (commandsAtEnd - commandsAtStart) / (transactionsAtEnd - transactionsAtStart),
         cpuMs: (cpu.user + cpu.system) / 1000,
       } satisfies Result
     })
@@ -371,6 +394,7 @@ const runBaseline = async (
     latencies,
     latencyOf: "transaction",
     meanBatch: batch,
+    perTransaction: batch,
     cpuMs: (cpu.user + cpu.system) / 1000,
   }
 }
@@ -439,10 +463,11 @@ const main = async () => {
   if (memory !== undefined) log(memory)
   let baseline: Result | undefined
   if (TARGETS.has("baseline")) {
-    const sameBatch = Math.max(1, Math.round(adapter?.meanBatch ?? 64))
+    // The same rows per transaction as the adapter wrote: its commits carry several conversations each.
+    const sameBatch = Math.max(1, Math.round(adapter?.perTransaction ?? adapter?.meanBatch ?? 64))
     baseline = await withSchema(async (schema) => {
       await migrate(schema)
-      const label = adapter === undefined ? `batch ${sameBatch}` : `batch ${sameBatch} (adapter's mean)`
+      const label = adapter === undefined ? `batch ${sameBatch}` : `batch ${sameBatch} (adapter's msgs/tx)`
       return runBaseline(`baseline: raw pg, ${label}`, schema, sameBatch, SECONDS)
     })
     log(baseline)
@@ -503,6 +528,7 @@ const main = async () => {
       percentile(sorted, 99).toFixed(1),
       r.latencyOf,
       r.meanBatch.toFixed(1),
+      r.perTransaction === undefined ? "-" : r.perTransaction.toFixed(1),
       r.messages === 0 ? "-" : ((r.cpuMs * 1000) / r.messages).toFixed(0),
     ]
   })
@@ -516,6 +542,7 @@ const main = async () => {
     "p99 ms",
     "latency of",
     "mean batch",
+    "msgs/tx",
     "node CPU µs/msg",
   ]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))

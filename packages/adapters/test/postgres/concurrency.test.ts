@@ -207,6 +207,57 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
             }
           }),
       )
+
+      it.effect(
+        "commits a burst over many conversations, each with its own outcomes; a missing conversation fails alone",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* ConversationStore.ConversationStore
+            const log = yield* EventLog.EventLog
+            const tenant = Fixtures.freshTenant()
+            const start = yield* log.head(tenant)
+            const conversations = yield* Effect.forEach(
+              Array.from({ length: 40 }, (_, i) => i),
+              (i) => Storage.createConversation(tenant, "group", ["ann", `m${i}`]),
+            )
+            // Commits to every conversation at once, twice over, and one to a conversation that does not
+            // exist among them: they queue up together for the tenant's commit lanes.
+            const missing = store.commit(
+              tenant,
+              "no-such-conversation" as (typeof conversations)[number]["id"],
+              [yield* Fixtures.send(u("ann"), "lost", "lost")],
+            )
+            const [answers, lost] = yield* Effect.all(
+              [
+                Effect.forEach(
+                  [...conversations, ...conversations],
+                  (conversation, i) =>
+                    Effect.flatMap(Fixtures.send(u("ann"), `k${i}`, `burst ${i}`), (send) =>
+                      store.commit(tenant, conversation.id, [send]),
+                    ),
+                  { concurrency: "unbounded" },
+                ),
+                Effect.either(missing),
+              ],
+              { concurrency: "unbounded" },
+            )
+            assert.isTrue(Either.isLeft(lost) && lost.left._tag === "ConversationNotFound")
+            assert.isTrue(answers.every((outcomes) => outcomes.length === 1 && Either.isRight(outcomes[0]!)))
+            for (const conversation of conversations) {
+              const found = Option.getOrThrow(yield* store.get(tenant, conversation.id))
+              assert.strictEqual(found.lastSeq, 2)
+            }
+            const all = yield* readAll(tenant, "ann", start)
+            assert.strictEqual(all.events.length, 40 + 80)
+            assert.deepStrictEqual(
+              all.events.map((e) => e.position),
+              all.events.map((_, i) => all.events[0]!.position! + i),
+              "positions without gaps",
+            )
+            for (const [conversationId, seqs] of messageSeqsByConversation(all.events))
+              assert.deepStrictEqual(seqs, [1, 2], `conversation ${conversationId}`)
+          }),
+      )
     },
   )
 
