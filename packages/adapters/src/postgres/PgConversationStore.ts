@@ -83,6 +83,9 @@ interface CommitRequest {
 
 const laneSeparator = "\u0000"
 
+/** The most commands one lane transaction carries (a conversation's batch is never split). */
+const maxCommands = 2048
+
 /** The locked conversation row, first of the slice. */
 interface ConversationSliceRow {
   readonly kind: "conversation"
@@ -517,8 +520,10 @@ export const make = Effect.gen(function* () {
     )
 
   /**
-   * A lane's batch: one transaction for all of it. The same conversation twice (which the conversation
-   * actor never does: it waits for each commit) goes to the next transaction, in order.
+   * A lane's batch: one transaction for all of it, up to `maxCommands` commands (a transaction of tens of
+   * thousands of messages would hold its locks and build its statement for too long). The same
+   * conversation twice (which the conversation actor never does: it waits for each commit) goes to the
+   * next transaction, in order, as does what exceeds the budget.
    */
   const commitLane = (
     client: pg.Pool,
@@ -528,11 +533,18 @@ export const make = Effect.gen(function* () {
     const seen = new Set<string>()
     const now: Array<number> = []
     const later: Array<number> = []
+    let commands = 0
     requests.forEach((request, i) => {
-      if (seen.has(request.conversationId)) later.push(i)
+      // At least one request per transaction, however large; beyond the budget, the next transaction.
+      if (
+        seen.has(request.conversationId) ||
+        (now.length > 0 && commands + request.commands.length > maxCommands)
+      )
+        later.push(i)
       else {
         seen.add(request.conversationId)
         now.push(i)
+        commands += request.commands.length
       }
     })
     const group = traced(
