@@ -520,6 +520,31 @@ export const make = Effect.gen(function* () {
     )
 
   /**
+   * Conversations' batches in one transaction, each answered on its own. A transaction that fails for good
+   * (after its retries) is tried again one conversation at a time: otherwise a batch the server refuses (a
+   * text it cannot store, say) would fail every other conversation that happened to share its transaction.
+   */
+  const commitTogether = (
+    client: pg.Pool,
+    tenantId: Ids.TenantId,
+    group: ReadonlyArray<CommitRequest>,
+  ): Effect.Effect<ReadonlyArray<Either.Either<Outcomes, CommitFailure>>> => {
+    const together = traced(commitGroup(client, tenantId, group), {
+      tenantId,
+      conversations: group.length,
+      commands: group.reduce((sum, request) => sum + request.commands.length, 0),
+    })
+    return Effect.catchAll(together, (failure) =>
+      group.length === 1
+        ? Effect.succeed([Either.left(failure)])
+        : Effect.map(
+            Effect.forEach(group, (request) => commitTogether(client, tenantId, [request])),
+            (answers) => answers.flat(),
+          ),
+    )
+  }
+
+  /**
    * A lane's batch: one transaction for all of it, up to `maxCommands` commands (a transaction of tens of
    * thousands of messages would hold its locks and build its statement for too long). The same
    * conversation twice (which the conversation actor never does: it waits for each commit) goes to the
@@ -529,7 +554,7 @@ export const make = Effect.gen(function* () {
     client: pg.Pool,
     tenantId: Ids.TenantId,
     requests: ReadonlyArray<CommitRequest>,
-  ): Effect.Effect<ReadonlyArray<Either.Either<Outcomes, CommitFailure>>, Errors.StoreUnavailable> => {
+  ): Effect.Effect<ReadonlyArray<Either.Either<Outcomes, CommitFailure>>> => {
     const seen = new Set<string>()
     const now: Array<number> = []
     const later: Array<number> = []
@@ -547,17 +572,10 @@ export const make = Effect.gen(function* () {
         commands += request.commands.length
       }
     })
-    const group = traced(
-      commitGroup(
-        client,
-        tenantId,
-        now.map((i) => requests[i]!),
-      ),
-      {
-        tenantId,
-        conversations: now.length,
-        commands: now.reduce((sum, i) => sum + requests[i]!.commands.length, 0),
-      },
+    const group = commitTogether(
+      client,
+      tenantId,
+      now.map((i) => requests[i]!),
     )
     if (later.length === 0) return group
     return Effect.flatMap(group, (first) =>

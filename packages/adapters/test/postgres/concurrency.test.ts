@@ -261,6 +261,42 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
     },
   )
 
+  // A pool of two has one commit lane: the tenant's concurrent commits share its transactions.
+  layer(storage(realClient({ maxConnections: 2 })), { excludeTestServices: true, timeout: "120 seconds" })(
+    (it) => {
+      it.effect(
+        "a batch the server refuses fails alone, not the conversations that shared its transaction",
+        () =>
+          Effect.gen(function* () {
+            const store = yield* ConversationStore.ConversationStore
+            const tenant = Fixtures.freshTenant()
+            const conversations = yield* Effect.forEach(
+              Array.from({ length: 12 }, (_, i) => i),
+              (i) => Storage.createConversation(tenant, "group", ["ann", `s${i}`]),
+            )
+            // PostgreSQL cannot store U+0000 in text or jsonb: that commit fails however it is sent.
+            const answers = yield* Effect.forEach(
+              conversations,
+              (conversation, i) =>
+                Effect.flatMap(
+                  Fixtures.send(u("ann"), `k${i}`, i === 5 ? "nul \u0000 inside" : `fine ${i}`),
+                  (send) => Effect.either(store.commit(tenant, conversation.id, [send])),
+                ),
+              { concurrency: "unbounded" },
+            )
+            answers.forEach((answer, i) => {
+              if (i === 5) assert.isTrue(Either.isLeft(answer) && answer.left._tag === "StoreUnavailable")
+              else assert.isTrue(Either.isRight(answer), `conversation ${i} committed`)
+            })
+            for (const [i, conversation] of conversations.entries()) {
+              const found = Option.getOrThrow(yield* store.get(tenant, conversation.id))
+              assert.strictEqual(found.lastSeq, i === 5 ? 0 : 1)
+            }
+          }),
+      )
+    },
+  )
+
   // Under repeatable read, concurrent commits collide on the tenant's head row and fail with 40001:
   // every one of them must still succeed, through retries of the whole transaction.
   layer(
