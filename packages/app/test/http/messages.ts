@@ -128,6 +128,19 @@ eachBackend("messages over HTTP", (server) => {
       "invalid_request",
       "content.text",
     )
+    // Text no store can keep (PostgreSQL refuses U+0000) is the sender's mistake, not the server's.
+    expectProblem(
+      await post({ clientMessageId: "x", content: { type: "text", text: "a\u0000b" } }),
+      400,
+      "invalid_request",
+      "content.text",
+    )
+    expectProblem(
+      await post({ clientMessageId: "x", content: { type: "text", text: "a" }, metadata: { k: "\uD800" } }),
+      400,
+      "invalid_request",
+      "metadata",
+    )
     expectProblem(
       await post({ clientMessageId: "x", content: { type: "video" } }),
       400,

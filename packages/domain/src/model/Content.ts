@@ -1,10 +1,11 @@
 import { Schema } from "effect"
 import { FileId } from "./Ids.js"
+import * as Storable from "./Storable.js"
 
 /** Upper bound on a text body, in characters: large enough for any chat message, small enough for a frame. */
 export const maxTextLength = 16_384
 
-const Text = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(maxTextLength))
+const Text = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(maxTextLength), Storable.text)
 
 /** `{ type: "text", text }` */
 export class TextContent extends Schema.Class<TextContent>("TextContent")({
@@ -16,7 +17,7 @@ export class TextContent extends Schema.Class<TextContent>("TextContent")({
 export class FileContent extends Schema.Class<FileContent>("FileContent")({
   type: Schema.Literal("file"),
   fileId: FileId,
-  caption: Schema.optional(Schema.String.pipe(Schema.maxLength(maxTextLength))),
+  caption: Schema.optional(Schema.String.pipe(Schema.maxLength(maxTextLength), Storable.text)),
 }) {}
 
 /** `{ type: "system", text }`: written by services and admins only. */
