@@ -95,8 +95,10 @@ const parseJson = (text: string): unknown => {
  */
 export const request = (input: Request): Effect.Effect<Response, ConnectorError> =>
   Effect.tryPromise({
-    try: async (interrupt) => {
-      const signal = AbortSignal.any([interrupt, AbortSignal.timeout(input.timeoutMs)])
+    // The timeout is Effect's (below): interrupting this fiber aborts `signal`, which ends the fetch. A
+    // timer from AbortSignal.timeout inside AbortSignal.any could be collected before it fired on Node 20,
+    // leaving a send to a provider that never answers waiting forever (seen as a rare 60 s test timeout).
+    try: async (signal) => {
       const headers: Record<string, string> = { accept: "application/json", ...input.headers }
       const init: RequestInit = { method: input.method, headers, redirect: "manual", signal }
       if (input.json !== undefined) {
@@ -111,19 +113,24 @@ export const request = (input: Request): Effect.Effect<Response, ConnectorError>
       const text = await readBounded(response, maxResponseBytes)
       return { response, text } as const
     },
-    catch: (cause) => {
-      const timedOut =
-        cause instanceof DOMException && (cause.name === "TimeoutError" || cause.name === "AbortError")
-      return new ConnectorError({
+    catch: (cause) =>
+      new ConnectorError({
         connector: input.connector,
-        reason: timedOut ? "timeout" : "network",
+        reason: "network",
         retryable: true,
-        detail: timedOut
-          ? `no answer from ${hostOf(input.url)} within ${input.timeoutMs} ms`
-          : scrub(`could not reach ${hostOf(input.url)}: ${describeCause(cause)}`, input.secrets),
-      })
-    },
+        detail: scrub(`could not reach ${hostOf(input.url)}: ${describeCause(cause)}`, input.secrets),
+      }),
   }).pipe(
+    Effect.timeoutFail({
+      duration: input.timeoutMs,
+      onTimeout: () =>
+        new ConnectorError({
+          connector: input.connector,
+          reason: "timeout",
+          retryable: true,
+          detail: `no answer from ${hostOf(input.url)} within ${input.timeoutMs} ms`,
+        }),
+    }),
     Effect.flatMap((outcome) => {
       if ("redirect" in outcome)
         return Effect.fail(
