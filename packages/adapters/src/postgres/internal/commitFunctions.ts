@@ -1,4 +1,4 @@
-import { messageColumns } from "./rows.js"
+import { conversationColumns, deliveryColumns, memberColumns, messageColumns } from "./rows.js"
 
 /**
  * Server-side functions for the statements every commit runs. The commit goes over the simple query
@@ -25,7 +25,7 @@ BEGIN
   -- The lock orders every writer of this conversation, on this node and any other.
   RETURN QUERY
     SELECT 'conversation', row_to_json(c) FROM (
-      SELECT tenant_id, id, type, title, metadata, created_at, updated_at, last_seq FROM conversations
+      SELECT ${conversationColumns} FROM conversations
       WHERE tenant_id = p_tenant AND id = p_conversation
       FOR UPDATE) c;
   IF NOT FOUND THEN
@@ -33,7 +33,7 @@ BEGIN
   END IF;
   RETURN QUERY
     SELECT 'member', row_to_json(x) FROM (
-      SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq, ord FROM members
+      SELECT ${memberColumns} FROM members
       WHERE tenant_id = p_tenant AND conversation_id = p_conversation) x;
   IF cardinality(p_senders) > 0 THEN
     -- One probe of the unique index per key: LIMIT keeps the planner from turning the lookup into a
@@ -50,7 +50,7 @@ BEGIN
       UNION ALL
       -- A replay answers the original with its status as of now.
       SELECT 'delivery', row_to_json(d) FROM (
-        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+        SELECT ${deliveryColumns} FROM message_deliveries
         WHERE tenant_id = p_tenant AND message_id IN (SELECT id FROM keyed)) d;
   END IF;
   IF cardinality(p_message_ids) > 0 THEN
@@ -61,7 +61,7 @@ BEGIN
   IF cardinality(p_d_messages) > 0 THEN
     RETURN QUERY
       SELECT 'delivery', row_to_json(d) FROM (
-        SELECT message_id, user_id, channel, status, updated_at FROM message_deliveries
+        SELECT ${deliveryColumns} FROM message_deliveries
         WHERE tenant_id = p_tenant AND (message_id, user_id, channel) IN (
           SELECT * FROM unnest(p_d_messages, p_d_users, p_d_channels))) d;
   END IF;

@@ -183,10 +183,9 @@ export const withStatus = (
 }
 
 /**
- * Decodes rows inside an Effect: a row that does not decode is a store that answered something
- * unexpected (a hand-edited row, a newer schema), reported as StoreUnavailable rather than a defect.
+ * Decodes stored rows: a row that does not decode is a store that answered something unexpected (a
+ * hand-edited row, a newer schema), reported as StoreUnavailable rather than a defect.
  */
-/** Decodes stored rows, a row that does not decode being StoreUnavailable (the schema and the data disagree). */
 export const decodeRowsEither = <A>(
   operation: string,
   decode: () => A,
@@ -200,6 +199,7 @@ export const decodeRowsEither = <A>(
       }),
   })
 
+/** `decodeRowsEither` inside an Effect. */
 export const decodeRows = <A>(
   operation: string,
   decode: () => A,

@@ -57,6 +57,14 @@ export const inline = (statement: Statement.Statement<unknown>): string => {
   return text.replace(/\$([0-9]+)/g, (_, n: string) => literal(params[Number(n) - 1]))
 }
 
+/** The first round trip of a transaction: BEGIN and the statements that read what its body needs. */
+const openingText = (first: ReadonlyArray<Statement.Statement<unknown>>): string =>
+  ["BEGIN", ...first.map(inline)].join(";\n")
+
+/** The last round trip: the body's statements and the COMMIT. */
+const closingText = (last: ReadonlyArray<Statement.Statement<unknown>>): string =>
+  [...last.map(inline), "COMMIT"].join(";\n")
+
 /** What a transaction's body answers: its value, and the statements to send with the COMMIT. */
 export type Final<A> = readonly [value: A, last: ReadonlyArray<Statement.Statement<unknown>>]
 
@@ -117,7 +125,7 @@ export const transaction = <A, E, R>(
                     Effect.logWarning(`PostgreSQL: ROLLBACK failed: ${error.message}`, error),
                   ),
                 )
-              const opening = ["BEGIN", ...first.map(inline)].join(";\n")
+              const opening = openingText(first)
               const exit = yield* Effect.exit(
                 restore(
                   Effect.flatMap(conn.executeUnprepared(opening, [], undefined), (result) =>
@@ -134,7 +142,7 @@ export const transaction = <A, E, R>(
                 return yield* Effect.failCause(exit.cause)
               }
               const [value, last] = exit.value
-              const closing = [...last.map(inline), "COMMIT"].join(";\n")
+              const closing = closingText(last)
               // A failed statement leaves the transaction aborted (and skips the COMMIT): roll it back.
               yield* Effect.tapError(conn.executeUnprepared(closing, [], undefined), () => rollback)
               return value
@@ -169,7 +177,7 @@ export const transactionOnPool = <A, E>(
 ): Effect.Effect<A, E | SqlError> =>
   Effect.uninterruptible(
     Effect.async<A, E | SqlError>((resume) => {
-      const opening = ["BEGIN", ...first.map(inline)].join(";\n")
+      const opening = openingText(first)
       pool.connect((error, client, release) => {
         if (error !== undefined || client === undefined)
           return resume(
@@ -201,7 +209,7 @@ export const transactionOnPool = <A, E>(
             const all = Array.isArray(results) ? results : [results]
             decided = body(all.slice(1).map((result) => (result.rows ?? []) as ReadonlyArray<Row>))
             if (Either.isLeft(decided)) return rollback(Effect.fail(decided.left))
-            closing = [...decided.right[1].map(inline), "COMMIT"].join(";\n")
+            closing = closingText(decided.right[1])
           } catch (defect) {
             return rollback(Effect.die(defect))
           }
