@@ -58,6 +58,13 @@ const pollUntil = (
     }
   })
 
+/** `count` group conversations of the tenant, each of "ann" and one other member (`<prefix><i>`). */
+const groups = (tenant: Parameters<typeof Storage.createConversation>[0], count: number, prefix: string) =>
+  Effect.forEach(
+    Array.from({ length: count }, (_, i) => i),
+    (i) => Storage.createConversation(tenant, "group", ["ann", `${prefix}${i}`]),
+  )
+
 /** Event ids by conversation, to check each conversation's events arrive in seq order. */
 const messageSeqsByConversation = (events: ReadonlyArray<Event.Event>) => {
   const seqs = new Map<string, Array<number>>()
@@ -77,9 +84,7 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
           const log = yield* EventLog.EventLog
           const tenant = Fixtures.freshTenant()
           const start = yield* log.head(tenant)
-          const conversations = yield* Effect.forEach([0, 1, 2, 3, 4], (i) =>
-            Storage.createConversation(tenant, "group", ["ann", `p${i}`]),
-          )
+          const conversations = yield* groups(tenant, 5, "p")
           const [held, ...others] = conversations
 
           const stop = yield* Ref.make(false)
@@ -166,10 +171,7 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
             const log = yield* EventLog.EventLog
             const tenant = Fixtures.freshTenant()
             const start = yield* log.head(tenant)
-            const conversations = yield* Effect.forEach(
-              Array.from({ length: 8 }, (_, i) => i),
-              (i) => Storage.createConversation(tenant, "group", ["ann", `w${i}`]),
-            )
+            const conversations = yield* groups(tenant, 8, "w")
             const stop = yield* Ref.make(false)
             const reader = yield* Effect.fork(pollUntil(tenant, "ann", start, stop))
             // Each conversation gets 60 messages from two senders, in commits of 1 to 6, all at once.
@@ -224,10 +226,7 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
             const log = yield* EventLog.EventLog
             const tenant = Fixtures.freshTenant()
             const start = yield* log.head(tenant)
-            const conversations = yield* Effect.forEach(
-              Array.from({ length: 40 }, (_, i) => i),
-              (i) => Storage.createConversation(tenant, "group", ["ann", `m${i}`]),
-            )
+            const conversations = yield* groups(tenant, 40, "m")
             // Commits to every conversation at once, twice over, and one to a conversation that does not
             // exist among them: they queue up together for the tenant's commit lanes.
             const missing = store.commit(
@@ -278,10 +277,7 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
           Effect.gen(function* () {
             const store = yield* ConversationStore.ConversationStore
             const tenant = Fixtures.freshTenant()
-            const conversations = yield* Effect.forEach(
-              Array.from({ length: 12 }, (_, i) => i),
-              (i) => Storage.createConversation(tenant, "group", ["ann", `s${i}`]),
-            )
+            const conversations = yield* groups(tenant, 12, "s")
             // PostgreSQL cannot store U+0000 in text or jsonb. The model refuses such text, so this send is
             // built trusted, as if it had slipped past: the server's refusal is what the test is about.
             const refused = (send: ConversationCommand.ConversationCommand) =>
@@ -337,10 +333,7 @@ describe.skipIf(skipReal)("PostgreSQL under concurrent writers", () => {
         const before = (yield* Metric.value(failures)).count
         const tenant = Fixtures.freshTenant()
         const start = yield* log.head(tenant)
-        const conversations = yield* Effect.forEach(
-          Array.from({ length: 6 }, (_, i) => i),
-          (i) => Storage.createConversation(tenant, "group", ["ann", `r${i}`]),
-        )
+        const conversations = yield* groups(tenant, 6, "r")
         yield* Effect.forEach(
           conversations,
           (conversation) =>
