@@ -6,7 +6,9 @@ import {
   type Either,
   Exit,
   Fiber,
+  FiberRef,
   Runtime,
+  RuntimeFlags,
   Schedule,
   type Scope,
 } from "effect"
@@ -20,8 +22,8 @@ import {
  * keeps further callers waiting outside it (back-pressure): they join it, in order, as room frees up.
  *
  * This is the hottest path of the engine, so it is built from the cheapest parts Effect offers: a caller
- * is one `Effect.async` (no Deferred, no Queue, no scope per call), the mailbox is a plain array, and a
- * drain fiber exists only while there is work, so an idle actor costs one small map entry.
+ * is one `Effect.async` (no Deferred, no Queue, no scope, no canceler per call), the mailbox is a plain
+ * array, and a drain fiber exists only while there is work, so an idle actor costs one small map entry.
  */
 export interface KeyedActors<Req, A, E> {
   /** Sends a request to the actor of `key` and waits for its answer. */
@@ -50,9 +52,17 @@ export interface KeyedActorsOptions<Req, A, E, R> {
 interface Envelope<Req, A, E> {
   readonly request: Req
   readonly resume: (answer: Effect.Effect<A, E>) => void
-  /** The caller stopped waiting before a batch took the request: it is never handled. */
-  cancelled: boolean
+  /** The caller's fiber, when it waits interruptibly: interrupting it is how a caller stops waiting. */
+  readonly caller: Fiber.RuntimeFiber<unknown, unknown> | undefined
 }
+
+/**
+ * Whether the caller stopped waiting: its fiber was interrupted while it waited interruptibly. The runtime
+ * has then resumed it with the interruption already, so no answer is owed, and its request is never
+ * handled.
+ */
+const gaveUp = <Req, A, E>(envelope: Envelope<Req, A, E>) =>
+  envelope.caller !== undefined && !Cause.isEmpty(envelope.caller.getFiberRef(FiberRef.interruptedCause))
 
 interface Entry<Req, A, E> {
   /** Requests waiting for the next batch, at most `mailboxCapacity`. */
@@ -138,7 +148,10 @@ export const make = <Req, A, E, R>(
       const batch: Array<Envelope<Req, A, E>> = []
       while (batch.length < maxBatch && entry.mailbox.length > 0) {
         const taken = entry.mailbox.splice(0, maxBatch - batch.length)
-        for (const envelope of taken) if (!envelope.cancelled) batch.push(envelope)
+        for (const envelope of taken) {
+          if (gaveUp(envelope)) entry.callers--
+          else batch.push(envelope)
+        }
         admit(entry)
       }
       return batch
@@ -186,30 +199,34 @@ export const make = <Req, A, E, R>(
       return entry
     }
 
+    /**
+     * No canceler is registered: the interruption wrapper `Effect.async` puts around one cost about as
+     * much as the rest of a call. A caller that gives up is found out when its request would join a batch
+     * (`gaveUp`), and dropped there.
+     */
     const ask = (key: string, request: Req): Effect.Effect<A, E> =>
-      Effect.async<A, E>((resume) => {
-        if (closed) return resume(Effect.interrupt)
-        const entry = entryOf(key)
-        const envelope: Envelope<Req, A, E> = { request, resume, cancelled: false }
-        entry.callers++
-        if (entry.mailbox.length < capacity && entry.waiting.length === 0) entry.mailbox.push(envelope)
-        else entry.waiting.push(envelope)
-        if (!entry.draining) {
-          entry.draining = true
-          // Not the caller's fiber: the drain must outlive any one caller, and a caller's interruption
-          // must not reach the other requests of its batch. It yields first, so that whatever else
-          // arrives in this turn of the event loop joins the same batch.
-          const fiber = runFork(Effect.zipRight(Effect.yieldNow(), drain(key, entry)))
-          if (entry.draining) entry.drain = fiber
-        }
-        // Allocated for every caller and run for few: kept to one sync effect.
-        return Effect.sync(() => {
-          if (envelope.cancelled || entry.inFlight.includes(envelope)) return
-          // Still queued: it will never be handled, and nobody waits for it any more.
-          envelope.cancelled = true
-          entry.callers--
-        })
-      })
+      Effect.withFiberRuntime<A, E>((callerFiber, status) =>
+        Effect.async<A, E>((resume) => {
+          if (closed) return resume(Effect.interrupt)
+          const entry = entryOf(key)
+          const envelope: Envelope<Req, A, E> = {
+            request,
+            resume,
+            caller: RuntimeFlags.interruptible(status.runtimeFlags) ? callerFiber : undefined,
+          }
+          entry.callers++
+          if (entry.mailbox.length < capacity && entry.waiting.length === 0) entry.mailbox.push(envelope)
+          else entry.waiting.push(envelope)
+          if (!entry.draining) {
+            entry.draining = true
+            // Not the caller's fiber: the drain must outlive any one caller, and a caller's interruption
+            // must not reach the other requests of its batch. It yields first, so that whatever else
+            // arrives in this turn of the event loop joins the same batch.
+            const fiber = runFork(Effect.zipRight(Effect.yieldNow(), drain(key, entry)))
+            if (entry.draining) entry.drain = fiber
+          }
+        }),
+      )
 
     /** Forgets the actors nobody has called for `idleTimeToLive`; checked a few times per idle period. */
     const passivate = Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -234,9 +251,10 @@ export const make = <Req, A, E, R>(
         closed = true
         const all = [...entries.values()]
         yield* Fiber.interruptAll(all.flatMap((entry) => (entry.drain === undefined ? [] : [entry.drain])))
+        // A caller that gave up was answered by the runtime already, which ignores this second answer.
         for (const entry of all)
           for (const envelope of [...entry.inFlight, ...entry.mailbox, ...entry.waiting])
-            if (!envelope.cancelled) envelope.resume(Effect.interrupt)
+            envelope.resume(Effect.interrupt)
         entries.clear()
       }),
     )

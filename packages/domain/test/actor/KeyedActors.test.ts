@@ -127,6 +127,33 @@ describe("KeyedActors", () => {
     }),
   )
 
+  it.scoped("still handles and answers a caller that waits uninterruptibly, even once interrupted", () =>
+    Effect.gen(function* () {
+      const { actors, batches, gate } = yield* recorder
+      const hold = yield* Deferred.make<void>()
+      yield* Ref.set(gate, hold)
+      const first = yield* Effect.fork(actors.ask("u", 1))
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      const answered = yield* Ref.make<number | undefined>(undefined)
+      const stubborn = yield* Effect.fork(
+        Effect.uninterruptible(Effect.flatMap(actors.ask("u", 2), (n) => Ref.set(answered, n))),
+      )
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      // The interruption waits for the uninterruptible region to end, which needs the answer.
+      yield* Fiber.interruptFork(stubborn)
+      yield* Effect.repeatN(Effect.yieldNow(), 20)
+      yield* Ref.set(gate, undefined)
+      yield* Deferred.succeed(hold, undefined)
+      assert.strictEqual(yield* Fiber.join(first), 10)
+      assert.isTrue(Exit.isInterrupted(yield* Fiber.await(stubborn)))
+      assert.strictEqual(yield* Ref.get(answered), 20)
+      assert.deepStrictEqual(
+        (yield* Ref.get(batches)).flatMap((b) => b.items),
+        [1, 2],
+      )
+    }),
+  )
+
   it.scoped("interrupts the callers still waiting when its scope closes", () =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
