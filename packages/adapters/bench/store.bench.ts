@@ -43,6 +43,7 @@ import {
   type Ids,
   Member,
   Message,
+  Trusted,
 } from "@chat4all/domain"
 import { Effect, Layer, Redacted, Schema } from "effect"
 import pg from "pg"
@@ -70,8 +71,9 @@ const TENANTS = Math.max(1, int("BENCH_TENANTS", 1))
 /** Conversation i belongs to tenant i mod TENANTS: each tenant's log is a serial point of its own. */
 const tenantOf = (i: number) => (TENANTS === 1 ? "bench" : `bench-${i % TENANTS}`) as Ids.TenantId
 /**
- * A draft is validated the way the send use case validates it, with a validator compiled once (a validating
- * `new MessageDraft` compiles one per call in effect 3.22, which would measure that instead of the store).
+ * A draft is validated and built the way the send use case does it, with a validator compiled once (a
+ * validating `new MessageDraft` compiles one per call in effect 3.22, which would measure that instead of
+ * the store).
  */
 const validateDraft = Schema.validateSync(Schema.Struct(Message.MessageDraft.fields))
 const text = "hello, this is a benchmark message of a typical length"
@@ -226,7 +228,8 @@ const runActor = (
             const t0 = performance.now()
             crossing(t0)
             if (t0 >= measureTo) return
-            const draft = new Message.MessageDraft(
+            const draft = Trusted.trusted(
+              Message.MessageDraft,
               validateDraft({
                 senderId,
                 clientMessageId: `s${k}-${n}` as Ids.ClientMessageId,
@@ -234,7 +237,6 @@ const runActor = (
                 channels: ["all"],
                 metadata: {},
               }),
-              true,
             )
             yield* actor.execute(
               conversation.tenantId,

@@ -6,6 +6,7 @@ import { Forbidden, InvalidRequest } from "../model/Errors.js"
 import type { ClientMessageId, ConversationId, MessageId } from "../model/Ids.js"
 import { type Channels, MessageDraft } from "../model/Message.js"
 import { clampLimit } from "../model/Page.js"
+import { trusted } from "../model/Trusted.js"
 import { IdGenerator } from "../ports/IdGenerator.js"
 import { MessageStore } from "../ports/MessageStore.js"
 import { ConversationCommand } from "../rules/ConversationCommand.js"
@@ -17,6 +18,8 @@ import { stamp } from "./Stamp.js"
 /**
  * Checks a draft against its schema with a validator compiled once: `new MessageDraft(...)` would compile
  * one per call (effect 3.22 does so for classes whose fields hold classes), the dearest step of a send.
+ * The valid fields then make the draft as `Trusted` does (the constructor, even unvalidated, copies them
+ * twice).
  */
 const draftValidator = Schema.validateEither(Schema.Struct(MessageDraft.fields))
 const validateDraft = (fields: ConstructorParameters<typeof MessageDraft>[0]) =>
@@ -28,7 +31,7 @@ const validateDraft = (fields: ConstructorParameters<typeof MessageDraft>[0]) =>
           message: ParseResult.TreeFormatter.formatErrorSync(error),
         }),
       ),
-    onRight: (valid) => Effect.succeed(new MessageDraft(valid, true)),
+    onRight: (valid) => Effect.succeed(trusted(MessageDraft, valid)),
   })
 
 /** The first path segment the schema complained about, for `invalid_request` errors that name the field. */

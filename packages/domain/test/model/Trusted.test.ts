@@ -3,9 +3,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Arbitrary, FastCheck as fc, Schema } from "effect"
 import { numRuns } from "../rules/support.js"
 
-/** Every class the decider builds trusted. */
+/** Every class the decider (and the send use case, for its validated draft) builds trusted. */
 const classes = [
   Message.Message,
+  Message.MessageDraft,
   Conversation.Conversation,
   Member.Member,
   Delivery.DeliveryRecord,
