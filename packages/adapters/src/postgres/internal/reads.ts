@@ -79,6 +79,8 @@ export const loadStatus = (
 
 /** The messages with their aggregate status as of the load. */
 export const decodeMessages = (loaded: LoadedMessages): ReadonlyArray<Message.Message> => {
+  // A commit of new sends finds no earlier message for its keys: nothing to decode, members included.
+  if (loaded.rows.length === 0) return []
   const members = new Map<string, ReadonlyArray<Member.Member>>()
   for (const [conversationId, rows] of loaded.members) members.set(conversationId, rows.map(toMember))
   return withStatus(loaded.rows, members, loaded.deliveries.map(toDelivery))

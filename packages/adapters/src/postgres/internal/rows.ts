@@ -77,8 +77,8 @@ export const messageColumns =
 export const deliveryColumns = "message_id, user_id, channel, status, updated_at"
 
 /**
- * A conversation row is checked against the plain fields and then built trusted: decoding into the classes
- * themselves (the conversation, then each member) costs several times as much, on every commit.
+ * Conversation and member rows are checked against the plain fields and then built trusted: decoding into
+ * the classes themselves (the conversation, then each member) costs several times as much, on every commit.
  */
 const decodeConversationFields = Schema.decodeUnknownSync(
   Schema.Struct({
@@ -93,7 +93,9 @@ const decodeConversation = (input: unknown): Conversation.Conversation => {
     members: fields.members.map((member) => Trusted.trusted(Member.Member, member)),
   })
 }
-const decodeMember = Schema.decodeUnknownSync(Member.Member)
+const decodeMemberFields = Schema.decodeUnknownSync(Schema.Struct(Member.Member.fields))
+const decodeMember = (input: unknown): Member.Member =>
+  Trusted.trusted(Member.Member, decodeMemberFields(input))
 const decodeMessage = Schema.decodeUnknownSync(Message.Message)
 const decodeDelivery = Schema.decodeUnknownSync(Delivery.DeliveryRecord)
 const decodeIdentity = Schema.decodeUnknownSync(ChannelIdentity.ChannelIdentity)
