@@ -1,10 +1,31 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Either, Metric, MetricBoundaries, TestClock } from "effect"
 import * as DecodeIssues from "../src/http/DecodeIssues.js"
+import { loggedUrl } from "../src/http/LoggedUrl.js"
 import * as MessageCursor from "../src/http/MessageCursor.js"
 import * as Problem from "../src/http/Problem.js"
 import * as RateLimiter from "../src/http/RateLimiter.js"
 import * as Prometheus from "../src/observability/Prometheus.js"
+
+describe("the access log's URL", () => {
+  it("never shows a token sent in the query, however its name is written", () => {
+    assert.strictEqual(
+      loggedUrl("/v1/files/f1/content?access_token=eyJ.secret.sig&download=1"),
+      "/v1/files/f1/content?access_token=REDACTED&download=1",
+    )
+    for (const url of [
+      "/v1/ws?cursor=12&access_token=eyJ.secret.sig",
+      "/v1/ws?access%5Ftoken=eyJ.secret.sig",
+      "/v1/ws?access_token=one&access_token=eyJ.secret.sig",
+    ]) {
+      const logged = loggedUrl(url)
+      assert.notInclude(logged, "secret")
+      assert.include(new URLSearchParams(logged.split("?")[1]).getAll("access_token"), "REDACTED")
+    }
+    assert.strictEqual(loggedUrl("/v1/conversations?limit=5"), "/v1/conversations?limit=5")
+    assert.strictEqual(loggedUrl("/health"), "/health")
+  })
+})
 
 describe("decode issues", () => {
   it("names nested fields and the body", () => {

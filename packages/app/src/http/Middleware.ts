@@ -10,6 +10,7 @@ import { Cause, Effect, Metric, Option } from "effect"
 import { maxBodyBytes } from "../config.js"
 import { httpInFlight, recordRequest } from "../observability/Metrics.js"
 import * as DecodeIssues from "./DecodeIssues.js"
+import { loggedUrl } from "./LoggedUrl.js"
 import * as Problem from "./Problem.js"
 import type { RouteTable } from "./Routes.js"
 
@@ -146,7 +147,7 @@ export const observe =
         Effect.annotateLogs({
           requestId,
           method: request.method,
-          url: request.url,
+          url: loggedUrl(request.url),
           status: response.status,
           ms: Math.round(seconds * 1e4) / 10,
         }),
