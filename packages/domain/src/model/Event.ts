@@ -4,6 +4,7 @@ import { ChannelName, DeliveryStatus } from "./Delivery.js"
 import { ConversationId, EventId, MessageId, TenantId, UserId } from "./Ids.js"
 import { MemberRole } from "./Member.js"
 import { Message } from "./Message.js"
+import { trusted } from "./Trusted.js"
 
 const envelope = {
   id: EventId,
@@ -90,9 +91,10 @@ export type EventType = Event["type"]
 
 /** The same event at a position of its tenant's log (see `position` on the envelope). */
 export const withPosition = <E extends Event>(event: E, position: number): E => {
-  const make = event.constructor as new (props: E, disableValidation: boolean) => E
-  // The event was valid and a position is a positive integer by construction: no need to validate again.
-  return new make({ ...event, position }, true)
+  const make = event.constructor as new (props: E) => E
+  // The event was valid (every field, defaults included, is already on it) and a position is a positive
+  // integer by construction: built as `Trusted` builds, skipping the constructor's copies.
+  return trusted(make, { ...event, position })
 }
 
 /** The EventLog cursor just after an event that has a position. */

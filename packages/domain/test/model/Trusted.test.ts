@@ -46,3 +46,19 @@ describe("Trusted.trusted", () => {
       )
     })
 })
+
+describe("Event.withPosition", () => {
+  it("gives any event its position, keeping its class and every field", () => {
+    fc.assert(
+      fc.property(Arbitrary.make(Event.Event), fc.integer({ min: 1 }), (event, position) => {
+        const placed = Event.withPosition(event, position)
+        const make = event.constructor as new (props: object, trusted?: boolean) => Event.Event
+        expect(placed).toBeInstanceOf(make)
+        expect(placed).toStrictEqual(new make({ ...event, position }, true))
+        expect(placed.position).toBe(position)
+        expect(Schema.is(Event.Event)(placed)).toBe(true)
+      }),
+      { numRuns: Math.min(numRuns, 200) },
+    )
+  })
+})
