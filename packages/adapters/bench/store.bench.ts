@@ -24,7 +24,9 @@
  * - reference: the same actor path over the memory ConversationStore, which is what the domain alone costs
  *   (the decider, the Schema classes, the actor) with no database at all.
  * "node CPU" is this process's CPU time per message over the measured seconds: on a shared machine it says
- * more than wall-clock rates do.
+ * more than wall-clock rates do. "server CPU" is the same for the PostgreSQL server's processes, read from
+ * /proc when the server runs on this machine ("-" otherwise, and for the embedded database, which runs
+ * inside this process): the two together are what a durable message costs the machine.
  * Every commit is durable: synchronous_commit stays as the server has it (on by default).
  * Each target gets a schema of its own on the server (dropped afterwards) and its own DATA_DIR.
  */
@@ -91,7 +93,44 @@ interface Result {
   readonly perTransaction: number | undefined
   /** CPU time of this node process over the measured seconds. */
   readonly cpuMs: number
+  /** CPU time of the PostgreSQL server's processes over the measured seconds, when they can be read. */
+  readonly serverCpuMs: number | undefined
 }
+
+/**
+ * CPU time so far of every process named `postgres` on this machine, in ms, from /proc (clock ticks of
+ * 10 ms); undefined where there is no /proc or no such process (a remote server).
+ */
+const serverCpuMs = (): number | undefined => {
+  let ticks = 0
+  let found = false
+  let entries: Array<string>
+  try {
+    entries = Fs.readdirSync("/proc")
+  } catch {
+    return undefined
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = Fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+    } catch {
+      continue // ended meanwhile
+    }
+    // pid (comm) state ...: fields after the command name, utime and stime are the 12th and 13th.
+    const close = stat.lastIndexOf(")")
+    if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue
+    const fields = stat.slice(close + 2).split(" ")
+    ticks += Number(fields[11]) + Number(fields[12])
+    found = true
+  }
+  return found ? ticks * 10 : undefined
+}
+
+/** Server CPU between two readings, when both could be made. */
+const serverCpuBetween = (start: number | undefined, end: number | undefined) =>
+  start === undefined || end === undefined ? undefined : end - start
 
 /**
  * Database transactions, counted where every commit of the adapter starts one: a connection taken from a
@@ -154,6 +193,8 @@ const runActor = (
   storage: Layer.Layer<ConversationStore.ConversationStore, unknown>,
   seconds: number,
   senders: number,
+  /** Whether the store writes to the PostgreSQL server, whose CPU is then read too. */
+  server: boolean,
 ) =>
   Effect.gen(function* () {
     const stats = { commits: 0, commands: 0 }
@@ -200,6 +241,8 @@ const runActor = (
       let commandsAtEnd = 0
       let cpuAtStart = process.cpuUsage()
       let cpu = process.cpuUsage()
+      let serverAtStart: number | undefined
+      let serverAtEnd: number | undefined
       // The window's marks are taken by the senders themselves, as their sends cross its edges: timers can
       // run late on a busy machine, the senders' own clocks cannot.
       let started = false
@@ -210,6 +253,7 @@ const runActor = (
           commitsAtStart = stats.commits
           transactionsAtStart = transactions.count
           commandsAtStart = stats.commands
+          serverAtStart = serverCpuMs()
           cpuAtStart = process.cpuUsage()
         }
         if (!ended && t >= measureTo) {
@@ -218,6 +262,7 @@ const runActor = (
           transactionsAtEnd = transactions.count
           commandsAtEnd = stats.commands
           cpu = process.cpuUsage(cpuAtStart)
+          serverAtEnd = serverCpuMs()
         }
       }
       const sender = (k: number) =>
@@ -273,6 +318,7 @@ const runActor = (
             ? undefined
             : (commandsAtEnd - commandsAtStart) / (transactionsAtEnd - transactionsAtStart),
         cpuMs: (cpu.user + cpu.system) / 1000,
+        serverCpuMs: server ? serverCpuBetween(serverAtStart, serverAtEnd) : undefined,
       } satisfies Result
     })
     return yield* program.pipe(
@@ -327,7 +373,9 @@ const runBaseline = async (
   let counted = 0
   let n = 0
   let cpuAtStart = process.cpuUsage()
+  let serverAtStart: number | undefined
   const mark = setTimeout(() => {
+    serverAtStart = serverCpuMs()
     cpuAtStart = process.cpuUsage()
   }, WARMUP * 1000)
   const writer = async (w: (typeof writers)[number]) => {
@@ -386,8 +434,9 @@ const runBaseline = async (
     }
   }
   await Promise.all(writers.map(writer))
-  await pool.end()
   const cpu = process.cpuUsage(cpuAtStart)
+  const serverAtEnd = serverCpuMs()
+  await pool.end()
   clearTimeout(mark)
   return {
     target,
@@ -398,6 +447,7 @@ const runBaseline = async (
     meanBatch: batch,
     perTransaction: batch,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    serverCpuMs: serverCpuBetween(serverAtStart, serverAtEnd),
   }
 }
 
@@ -446,6 +496,7 @@ const main = async () => {
             pgStorage(PostgresStore.clientLayer({ url: Redacted.make(URL_), schema, maxConnections: POOL })),
             SECONDS,
             SENDERS,
+            true,
           ),
         ),
       )
@@ -459,6 +510,7 @@ const main = async () => {
           MemoryConversationStore.layer.pipe(Layer.provide(MemoryState.layer)),
           SECONDS,
           SENDERS,
+          false,
         ),
       )
     : undefined
@@ -493,6 +545,7 @@ const main = async () => {
           pgStorage(PostgresStore.embeddedClientLayer(dataDir)),
           EMBEDDED_SECONDS,
           EMBEDDED_SENDERS,
+          false,
         ),
       )
       log(embedded)
@@ -532,6 +585,9 @@ const main = async () => {
       r.meanBatch.toFixed(1),
       r.perTransaction === undefined ? "-" : r.perTransaction.toFixed(1),
       r.messages === 0 ? "-" : ((r.cpuMs * 1000) / r.messages).toFixed(0),
+      r.messages === 0 || r.serverCpuMs === undefined
+        ? "-"
+        : ((r.serverCpuMs * 1000) / r.messages).toFixed(0),
     ]
   })
   const header = [
@@ -546,6 +602,7 @@ const main = async () => {
     "mean batch",
     "msgs/tx",
     "node CPU µs/msg",
+    "server CPU µs/msg",
   ]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (cells: ReadonlyArray<string>) =>
