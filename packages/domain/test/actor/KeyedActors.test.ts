@@ -27,15 +27,23 @@ const recorder = Effect.gen(function* () {
         return items.map((n) => (n === 13 ? Either.left("unlucky") : Either.right(n * 10)))
       }),
   })
-  return { actors, batches, gate, maxOverlap: () => maxOverlap }
+  /**
+   * Makes the batches wait (each handler, once started, blocks) until the returned `release` runs, which
+   * lets them and every later batch through.
+   */
+  const hold = Effect.gen(function* () {
+    const held = yield* Deferred.make<void>()
+    yield* Ref.set(gate, held)
+    return Effect.zipRight(Ref.set(gate, undefined), Deferred.succeed(held, undefined))
+  })
+  return { actors, batches, gate, hold, maxOverlap: () => maxOverlap }
 })
 
 describe("KeyedActors", () => {
   it.scoped("answers each request, serialising one key and batching what queued up", () =>
     Effect.gen(function* () {
-      const { actors, batches, gate, maxOverlap } = yield* recorder
-      const hold = yield* Deferred.make<void>()
-      yield* Ref.set(gate, hold)
+      const { actors, batches, maxOverlap, hold } = yield* recorder
+      const release = yield* hold
       // The first request occupies the actor; the rest queue up behind it and arrive as one batch.
       const first = yield* Effect.fork(actors.ask("a", 1))
       yield* Effect.yieldNow()
@@ -46,8 +54,7 @@ describe("KeyedActors", () => {
         ),
       )
       yield* Effect.repeatN(Effect.yieldNow(), 20)
-      yield* Ref.set(gate, undefined)
-      yield* Deferred.succeed(hold, undefined)
+      yield* release
       assert.strictEqual(yield* Fiber.join(first), 10)
       const answers = yield* Fiber.join(rest)
       assert.deepStrictEqual(answers, [
@@ -83,9 +90,8 @@ describe("KeyedActors", () => {
 
   it.scoped("back-pressures callers when the mailbox is full", () =>
     Effect.gen(function* () {
-      const { actors, gate } = yield* recorder
-      const hold = yield* Deferred.make<void>()
-      yield* Ref.set(gate, hold)
+      const { actors, hold } = yield* recorder
+      const release = yield* hold
       const offered = yield* Ref.make(0)
       const callers = yield* Effect.forEach(
         Array.from({ length: 12 }, (_, i) => i + 1),
@@ -95,8 +101,7 @@ describe("KeyedActors", () => {
       // One batch is in the handler and 4 requests fill the mailbox: the other callers wait to enqueue.
       const done = yield* Effect.forEach(callers, (f) => f.poll)
       assert.isTrue(done.every((d) => d._tag === "None"))
-      yield* Ref.set(gate, undefined)
-      yield* Deferred.succeed(hold, undefined)
+      yield* release
       const answers = yield* Effect.forEach(callers, Fiber.join)
       assert.deepStrictEqual(
         answers,
@@ -107,9 +112,8 @@ describe("KeyedActors", () => {
 
   it.scoped("never handles a request whose caller stopped waiting before its batch began", () =>
     Effect.gen(function* () {
-      const { actors, batches, gate } = yield* recorder
-      const hold = yield* Deferred.make<void>()
-      yield* Ref.set(gate, hold)
+      const { actors, batches, hold } = yield* recorder
+      const release = yield* hold
       const first = yield* Effect.fork(actors.ask("q", 1))
       yield* Effect.repeatN(Effect.yieldNow(), 20)
       const queued = yield* Effect.fork(actors.ask("q", 2))
@@ -118,8 +122,7 @@ describe("KeyedActors", () => {
       // One in the mailbox and one waiting for room give up; the others still get their answers.
       yield* Fiber.interrupt(queued)
       yield* Fiber.interrupt(waiting[4]!)
-      yield* Ref.set(gate, undefined)
-      yield* Deferred.succeed(hold, undefined)
+      yield* release
       assert.strictEqual(yield* Fiber.join(first), 10)
       assert.deepStrictEqual(yield* Effect.forEach(waiting.slice(0, 4), Fiber.join), [30, 40, 50, 60])
       const handled = (yield* Ref.get(batches)).flatMap((b) => b.items)
@@ -129,9 +132,8 @@ describe("KeyedActors", () => {
 
   it.scoped("still handles and answers a caller that waits uninterruptibly, even once interrupted", () =>
     Effect.gen(function* () {
-      const { actors, batches, gate } = yield* recorder
-      const hold = yield* Deferred.make<void>()
-      yield* Ref.set(gate, hold)
+      const { actors, batches, hold } = yield* recorder
+      const release = yield* hold
       const first = yield* Effect.fork(actors.ask("u", 1))
       yield* Effect.repeatN(Effect.yieldNow(), 20)
       const answered = yield* Ref.make<number | undefined>(undefined)
@@ -142,8 +144,7 @@ describe("KeyedActors", () => {
       // The interruption waits for the uninterruptible region to end, which needs the answer.
       yield* Fiber.interruptFork(stubborn)
       yield* Effect.repeatN(Effect.yieldNow(), 20)
-      yield* Ref.set(gate, undefined)
-      yield* Deferred.succeed(hold, undefined)
+      yield* release
       assert.strictEqual(yield* Fiber.join(first), 10)
       assert.isTrue(Exit.isInterrupted(yield* Fiber.await(stubborn)))
       assert.strictEqual(yield* Ref.get(answered), 20)
@@ -177,9 +178,8 @@ describe("KeyedActors", () => {
 
   it.scoped("restarts after a defect, failing only the request that caused it", () =>
     Effect.gen(function* () {
-      const { actors, batches, gate } = yield* recorder
-      const hold = yield* Deferred.make<void>()
-      yield* Ref.set(gate, hold)
+      const { actors, batches, hold } = yield* recorder
+      const release = yield* hold
       const first = yield* Effect.fork(actors.ask("p", 1))
       yield* Effect.yieldNow()
       const batch = yield* Effect.fork(
@@ -189,8 +189,7 @@ describe("KeyedActors", () => {
         ),
       )
       yield* Effect.repeatN(Effect.yieldNow(), 20)
-      yield* Ref.set(gate, undefined)
-      yield* Deferred.succeed(hold, undefined)
+      yield* release
       yield* Fiber.join(first)
       const [two, poison, three] = yield* Fiber.join(batch)
       assert.deepStrictEqual(two?._tag === "Success" && two.value, 20)
