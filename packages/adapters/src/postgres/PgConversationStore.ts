@@ -32,6 +32,7 @@ import {
   toConversation,
   toDelivery,
   toMessage,
+  withStatus,
 } from "./internal/rows.js"
 import {
   type Final,
@@ -282,22 +283,17 @@ export const make = Effect.gen(function* () {
         .map((r) => r.row)
         .sort((x, y) => x.ord - y.ord)
       const conversation = toConversation(row, memberList)
-      const deliveryRows = rows.filter((r) => r.kind === "delivery").map((r) => r.row)
+      const records = rows.filter((r) => r.kind === "delivery").map((r) => toDelivery(r.row))
       const keyed = rows.filter((r) => r.kind === "keyed").map((r) => r.row)
       const byKey = new Map<string, Message.Message>()
-      const withStatus = decodeMessages({
-        rows: keyed,
-        members: new Map([[conversationId, memberList]]),
-        deliveries: deliveryRows,
-      })
-      for (const message of withStatus)
+      // Replayed messages get their status from the members and records decoded once, here.
+      for (const message of withStatus(keyed, new Map([[conversationId, conversation.members]]), records))
         byKey.set(ConversationDecider.idempotencyKey(message.senderId, message.clientMessageId), message)
       const byId = new Map<Ids.MessageId, Message.Message>()
       for (const r of rows)
         if (r.kind === "byId") byId.set(r.row.id as Ids.MessageId, toMessage(r.row, "sent"))
       const deliveries = new Map<string, Delivery.DeliveryRecord>()
-      for (const d of deliveryRows) {
-        const record = toDelivery(d)
+      for (const record of records) {
         deliveries.set(
           ConversationDecider.deliveryKey(record.messageId, record.userId, record.channel),
           record,
